@@ -1,0 +1,146 @@
+//! The facts a build stamps, and their `shipstamp/v1` JSON form.
+
+use crate::time::rfc3339;
+
+/// Where the git facts came from; the `git.source` field of the stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The repository that tracks the package.
+    Git,
+    /// An override or CI variable.
+    Env,
+    /// `.cargo_vcs_info.json`, written by `cargo package`.
+    CargoVcsInfo,
+}
+
+impl Source {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Source::Git => "git",
+            Source::Env => "env",
+            Source::CargoVcsInfo => "cargo-vcs-info",
+        }
+    }
+}
+
+/// Git facts; every field may be unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct GitFacts {
+    pub(crate) commit: Option<String>,
+    pub(crate) short: Option<String>,
+    pub(crate) dirty: Option<bool>,
+    pub(crate) branch: Option<String>,
+    pub(crate) describe: Option<String>,
+    pub(crate) commit_time: Option<i64>,
+    pub(crate) source: Option<Source>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Facts {
+    pub(crate) package_name: String,
+    pub(crate) package_version: String,
+    pub(crate) git: GitFacts,
+    pub(crate) build_time: i64,
+    pub(crate) profile: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) rustc: Option<String>,
+}
+
+impl Facts {
+    /// The stamp document without its `process` object, compact (no newlines, so it fits
+    /// in one `cargo:rustc-env` line).
+    pub(crate) fn to_json(&self) -> String {
+        let mut j = Json::default();
+        j.raw("{\"schema\":\"shipstamp/v1\",\"package\":{\"name\":");
+        j.str(Some(&self.package_name));
+        j.raw(",\"version\":");
+        j.str(Some(&self.package_version));
+        j.raw("},\"git\":{\"commit\":");
+        j.str(self.git.commit.as_deref());
+        j.raw(",\"short\":");
+        j.str(self.git.short.as_deref());
+        j.raw(",\"dirty\":");
+        j.bool(self.git.dirty);
+        j.raw(",\"branch\":");
+        j.str(self.git.branch.as_deref());
+        j.raw(",\"describe\":");
+        j.str(self.git.describe.as_deref());
+        j.raw(",\"commit_time\":");
+        j.str(self.git.commit_time.map(rfc3339).as_deref());
+        j.raw(",\"source\":");
+        j.str(self.git.source.map(Source::as_str));
+        j.raw("},\"build\":{\"time\":");
+        j.str(Some(&rfc3339(self.build_time)));
+        j.raw(",\"profile\":");
+        j.str(self.profile.as_deref());
+        j.raw(",\"target\":");
+        j.str(self.target.as_deref());
+        j.raw(",\"rustc\":");
+        j.str(self.rustc.as_deref());
+        j.raw("}}");
+        j.0
+    }
+}
+
+#[derive(Default)]
+struct Json(String);
+
+impl Json {
+    fn raw(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+
+    fn bool(&mut self, b: Option<bool>) {
+        self.raw(match b {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        });
+    }
+
+    fn str(&mut self, s: Option<&str>) {
+        let Some(s) = s else {
+            return self.raw("null");
+        };
+        self.0.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                c if (c as u32) < 0x20 => self.0.push_str(&format!("\\u{:04x}", c as u32)),
+                c => self.0.push(c),
+            }
+        }
+        self.0.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_and_nulls() {
+        let facts = Facts {
+            package_name: "a\"b\\c\n\u{1}".into(),
+            package_version: "1.0.0".into(),
+            git: GitFacts::default(),
+            build_time: 0,
+            profile: None,
+            target: None,
+            rustc: None,
+        };
+        let json = facts.to_json();
+        assert!(json.starts_with(
+            r#"{"schema":"shipstamp/v1","package":{"name":"a\"b\\c\n\u0001","version":"1.0.0"}"#
+        ));
+        assert!(json.contains(r#""git":{"commit":null,"short":null,"dirty":null,"branch":null,"describe":null,"commit_time":null,"source":null}"#));
+        assert!(json.ends_with(
+            r#""build":{"time":"1970-01-01T00:00:00Z","profile":null,"target":null,"rustc":null}}"#
+        ));
+        assert!(!json.contains('\n'));
+    }
+}

@@ -1,0 +1,339 @@
+//! The build-script half of [shipstamp]: bakes the git commit, dirty flag, build time and
+//! toolchain facts into your binary, where `shipstamp::stamp!()` reads them.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     shipstamp_build::stamp();
+//! }
+//! ```
+//!
+//! With options:
+//!
+//! ```no_run
+//! // build.rs
+//! use shipstamp_build::{Config, UntrackedFiles};
+//!
+//! fn main() {
+//!     Config::new()
+//!         .strict(std::env::var_os("RELEASE").is_some()) // fail the build when no commit is known
+//!         .untracked_files(UntrackedFiles::Ignore)      // untracked files do not make a build dirty
+//!         .commit_env("MY_CI_COMMIT")                   // one more CI variable to read the commit from
+//!         .emit();
+//! }
+//! ```
+//!
+//! # Never stale
+//!
+//! The build script tells cargo to run it again exactly when the facts can have changed: when
+//! HEAD, the current branch, tags, the index or packed refs change, when any tracked file (or a
+//! directory where an untracked file may appear) changes, and when one of the environment
+//! variables it read changes. A no-op `cargo build` does not run it. Git paths come from
+//! `git rev-parse --git-path`, so linked worktrees and submodules work; git runs with
+//! `GIT_OPTIONAL_LOCKS=0`, so a build never takes the index lock from your own git.
+//!
+//! # Never breaks a build
+//!
+//! Without a repository, without `git`, in a shallow clone, a worktree, on a detached HEAD,
+//! in a submodule, or when git refuses a repository it considers of "dubious ownership", the build
+//! succeeds: unknown values are stamped as `null` and one `cargo:warning` says why. Only
+//! [`Config::strict`] turns "no commit known" into a build failure.
+//!
+//! Where the git facts come from, in order (recorded as `git.source`):
+//!
+//! 1. `SHIPSTAMP_GIT_COMMIT` (with optional `SHIPSTAMP_GIT_DIRTY`, `SHIPSTAMP_GIT_BRANCH`): `"env"`;
+//! 2. the git repository, if it tracks this package's `Cargo.toml` (a crate inside an unrelated
+//!    repository is never stamped with that repository's HEAD): `"git"`;
+//! 3. `.cargo_vcs_info.json`, written by `cargo package` into published crates: `"cargo-vcs-info"`;
+//! 4. CI variables: [`Config::commit_env`] names, then `GITHUB_SHA`, `CI_COMMIT_SHA`,
+//!    `BUILDKITE_COMMIT`, `CIRCLE_SHA1`, `TRAVIS_COMMIT`, `BITBUCKET_COMMIT`, `DRONE_COMMIT_SHA`,
+//!    `BUILD_SOURCEVERSION`, `SEMAPHORE_GIT_SHA`, `CODEBUILD_RESOLVED_SOURCE_VERSION`,
+//!    `SOURCE_VERSION`, `GIT_COMMIT`: `"env"`.
+//!
+//! `.cargo_vcs_info.json` comes before CI variables because it describes this package, while a
+//! CI variable describes whatever repository the CI job checked out.
+//! Values from the environment must be full commit ids (40 or 64 hex digits); others are
+//! ignored with a warning.
+//!
+//! # Dirty
+//!
+//! A build is dirty when `git status` reports anything: modified, staged or deleted tracked
+//! files, and (by default) untracked files that git does not ignore, since those can be compiled
+//! in — Go's `vcs.modified` counts them too. [`UntrackedFiles::Ignore`] changes that.
+//! The cargo target directory never counts.
+//!
+//! # What is never stamped
+//!
+//! Remote URLs, absolute paths, user names, host names, or any environment variable other than
+//! the commit and branch variables above.
+//!
+//! [shipstamp]: https://docs.rs/shipstamp
+
+mod env;
+mod facts;
+mod git;
+mod time;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use env::{BuildEnv, Rejected};
+use facts::{Facts, GitFacts};
+
+/// The variable `shipstamp::stamp!()` reads: the stamp as compact `shipstamp/v1` JSON
+/// (without the `process` object).
+const STAMP_VAR: &str = "SHIPSTAMP_STAMP_JSON";
+
+/// Stamps the build with the default [`Config`]. Call it from `build.rs`.
+///
+/// Never fails the build: what cannot be known is stamped as `null`, with a `cargo:warning`.
+pub fn stamp() {
+    Config::new().emit();
+}
+
+/// Whether untracked files that git does not ignore make a build dirty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UntrackedFiles {
+    /// They count as dirty (the default): an untracked `src/new.rs` can be compiled in.
+    #[default]
+    Dirty,
+    /// Only tracked files count.
+    Ignore,
+}
+
+/// Options for stamping a build. [`stamp()`] is `Config::new().emit()`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    strict: bool,
+    untracked: UntrackedFiles,
+    commit_env: Vec<String>,
+}
+
+impl Config {
+    /// The defaults: not strict, untracked files count as dirty, the built-in CI variables.
+    pub fn new() -> Self {
+        Config::default()
+    }
+
+    /// In strict mode the build fails, with a message saying why, when no commit is known.
+    /// For release pipelines that must never ship an unidentifiable binary.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Whether untracked, non-ignored files make the build dirty.
+    pub fn untracked_files(mut self, policy: UntrackedFiles) -> Self {
+        self.untracked = policy;
+        self
+    }
+
+    /// Also read the commit from this environment variable, before the built-in CI variables.
+    pub fn commit_env(mut self, name: impl Into<String>) -> Self {
+        self.commit_env.push(name.into());
+        self
+    }
+
+    /// Writes the cargo directives to standard output. On an error (only possible in strict
+    /// mode, or outside a build script) prints it and exits the build script with status 1.
+    pub fn emit(&self) {
+        let stdout = io::stdout();
+        if let Err(e) = self.emit_to(stdout.lock()) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+
+    /// Writes the cargo directives to `out` instead of standard output.
+    pub fn emit_to(&self, out: impl Write) -> Result<(), Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.run(&BuildEnv::process(), now, out).map(drop)
+    }
+
+    fn run(&self, env: &BuildEnv, now: i64, mut out: impl Write) -> Result<Facts, Error> {
+        let manifest_dir = env
+            .cargo("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .ok_or(Error(ErrorKind::NotInBuildScript))?;
+        let mut rejected = Vec::new();
+        let mut watch = Vec::new();
+        let mut repo_problem = None;
+
+        let git = match env::override_facts(env, &mut rejected) {
+            Some(facts) => Some(facts),
+            None => {
+                let target_dir = env
+                    .cargo("OUT_DIR")
+                    .map(PathBuf::from)
+                    .and_then(|o| target_dir(&o));
+                let report = git::read(
+                    &manifest_dir,
+                    git::Options {
+                        untracked_is_dirty: self.untracked == UntrackedFiles::Dirty,
+                        target_dir: target_dir.as_deref(),
+                    },
+                );
+                watch = report.watch;
+                report.facts.map_err(|p| repo_problem = Some(p)).ok()
+            }
+        };
+        let git = git
+            .or_else(|| {
+                let vcs_info = manifest_dir.join(".cargo_vcs_info.json");
+                if vcs_info.exists() {
+                    watch.push(vcs_info);
+                }
+                env::cargo_vcs_info(&manifest_dir, &mut rejected)
+            })
+            .or_else(|| env::ci_facts(env, &self.commit_env, &mut rejected))
+            .unwrap_or_default();
+
+        let build_time = match env.user("SOURCE_DATE_EPOCH") {
+            Some(s) => match s.trim().parse::<i64>() {
+                Ok(t) => t,
+                Err(_) => {
+                    rejected.push(Rejected {
+                        name: "SOURCE_DATE_EPOCH".into(),
+                        why: "not an integer number of seconds",
+                    });
+                    now
+                }
+            },
+            None => now,
+        };
+        let facts = Facts {
+            package_name: env.cargo("CARGO_PKG_NAME").unwrap_or_default(),
+            package_version: env.cargo("CARGO_PKG_VERSION").unwrap_or_default(),
+            git,
+            build_time,
+            profile: env.cargo("PROFILE"),
+            target: env.cargo("TARGET"),
+            rustc: env.cargo("RUSTC").and_then(|r| rustc_version(&r)),
+        };
+
+        let warning = warning(&facts.git, repo_problem.as_ref(), &rejected);
+        if self.strict && facts.git.commit.is_none() {
+            return Err(Error(ErrorKind::NoCommit(
+                warning.unwrap_or_else(|| "no commit known".into()),
+            )));
+        }
+        write_directives(&mut out, &facts, env, &watch, warning.as_deref())
+            .map_err(|e| Error(ErrorKind::Io(e)))?;
+        Ok(facts)
+    }
+}
+
+fn write_directives(
+    out: &mut impl Write,
+    facts: &Facts,
+    env: &BuildEnv,
+    watch: &[PathBuf],
+    warning: Option<&str>,
+) -> io::Result<()> {
+    writeln!(out, "cargo::rustc-env={STAMP_VAR}={}", facts.to_json())?;
+    for name in env.read_names() {
+        writeln!(out, "cargo::rerun-if-env-changed={name}")?;
+    }
+    for path in watch {
+        // A directive is one line of UTF-8; a path that cannot be written as one is skipped.
+        if let Some(p) = path.to_str().filter(|p| !p.contains(['\n', '\r'])) {
+            writeln!(out, "cargo::rerun-if-changed={p}")?;
+        }
+    }
+    if let Some(w) = warning {
+        writeln!(out, "cargo::warning=shipstamp: {w}")?;
+    }
+    out.flush()
+}
+
+/// One line saying why something is unknown or was ignored, or `None` when all is well.
+fn warning(
+    git: &GitFacts,
+    problem: Option<&git::RepoProblem>,
+    rejected: &[Rejected],
+) -> Option<String> {
+    let mut parts = Vec::new();
+    match (problem, git.commit.is_some()) {
+        (Some(p), false) => parts.push(format!(
+            "no git commit known ({p}); stamping null. Set SHIPSTAMP_GIT_COMMIT to provide one"
+        )),
+        // A fallback found the commit; still say when git itself is broken here.
+        (
+            Some(
+                p @ (git::RepoProblem::GitMissing
+                | git::RepoProblem::DubiousOwnership
+                | git::RepoProblem::GitFailed(_)),
+            ),
+            true,
+        ) => parts.push(format!(
+            "{p}; used {}",
+            git.source.map_or("?", |s| s.as_str())
+        )),
+        _ => {}
+    }
+    parts.extend(
+        rejected
+            .iter()
+            .map(|r| format!("ignored {}: {}", r.name, r.why)),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The cargo target directory holding `out_dir`: the nearest ancestor with cargo's
+/// `CACHEDIR.TAG`, else `<target>` from `<target>/<profile>/build/<pkg>/out`.
+fn target_dir(out_dir: &Path) -> Option<PathBuf> {
+    out_dir
+        .ancestors()
+        .find(|a| a.join("CACHEDIR.TAG").is_file())
+        .or_else(|| out_dir.ancestors().nth(4))
+        .map(Path::to_path_buf)
+}
+
+/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`.
+fn rustc_version(rustc: &str) -> Option<String> {
+    let out = Command::new(rustc).arg("-V").output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    text.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// Why stamping failed. Only strict mode, running outside a build script, or a failed write
+/// produce one.
+#[derive(Debug)]
+pub struct Error(ErrorKind);
+
+#[derive(Debug)]
+enum ErrorKind {
+    NotInBuildScript,
+    NoCommit(String),
+    Io(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            ErrorKind::NotInBuildScript => {
+                f.write_str("shipstamp: CARGO_MANIFEST_DIR is not set; call shipstamp_build from a build script")
+            }
+            ErrorKind::NoCommit(why) => write!(f, "shipstamp (strict mode): {why}"),
+            ErrorKind::Io(e) => write!(f, "shipstamp: could not write cargo directives: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            ErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -81,7 +81,7 @@ pub(crate) fn read(manifest_dir: &Path, opts: Options<'_>) -> RepoReport {
         Err(e) => return layout.failed(e, watch),
     };
     let manifest = format!("{}Cargo.toml", layout.prefix);
-    if !tracked.iter().any(|p| *p == manifest) {
+    if !tracked.contains(&manifest) {
         return RepoReport {
             facts: Err(RepoProblem::Untracked {
                 repo_relative_manifest: manifest,

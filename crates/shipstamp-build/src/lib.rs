@@ -69,6 +69,9 @@
 //!
 //! [shipstamp]: https://docs.rs/shipstamp
 
+// The examples are whole `build.rs` files, so they show `fn main` on purpose.
+#![allow(clippy::needless_doctest_main)]
+
 mod env;
 mod facts;
 mod git;

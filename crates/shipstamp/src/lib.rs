@@ -1,0 +1,129 @@
+//! Know what code a running Rust service is executing.
+//!
+//! `shipstamp` is the runtime half of a build stamp: [`stamp!()`] gives your binary's
+//! [`Stamp`] — package, git commit, dirty flag, branch, build time, toolchain — baked in at
+//! build time by [`shipstamp-build`] from your `build.rs`, plus the live process facts (start
+//! time, uptime, whether the executable was replaced on disk). Serve it as `/version` JSON,
+//! log it at startup, export it as a Prometheus `build_info` metric; a copy embedded in a link
+//! section lets `shipstamp inspect` read it from the binary or a running process.
+//!
+//! ```toml
+//! [dependencies]
+//! shipstamp = "0.1"
+//!
+//! [build-dependencies]
+//! shipstamp-build = "0.1"
+//! ```
+//!
+//! ```rust,ignore
+//! // build.rs
+//! fn main() { shipstamp_build::stamp(); }
+//!
+//! // src/main.rs
+//! fn main() {
+//!     let stamp: &'static shipstamp::Stamp = shipstamp::stamp!();
+//!     stamp.log_startup(); // shipstamp: orders-api 1.4.2 commit=3f9c2e1 dirty=false …
+//!     println!("{}", stamp.to_json());
+//! }
+//! ```
+//!
+//! (That example is compiled and run by the workspace's tests, which have the `build.rs`.)
+//!
+//! Reading a stamp someone else serves:
+//!
+//! ```
+//! let body = r#"{"schema":"shipstamp/v1",
+//!   "package":{"name":"orders-api","version":"1.4.2"},
+//!   "git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":false,
+//!          "branch":"main","describe":null,"commit_time":"2026-11-22T09:58:11Z","source":"git"},
+//!   "build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":null,"rustc":"1.95.0"},
+//!   "process":{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":3600,"exe_replaced":false}}"#;
+//! let stamp = shipstamp::Stamp::from_json(body)?;
+//! assert_eq!(stamp.git.short.as_deref(), Some("3f9c2e1"));
+//! assert_eq!(stamp.process().unwrap().uptime_seconds, Some(3600));
+//! # Ok::<(), shipstamp::Error>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature   | default | what it does |
+//! |-----------|---------|--------------|
+//! | `tracing` | off     | [`Stamp::log_startup`] logs through `tracing` when a subscriber is installed |
+//! | `log`     | off     | [`Stamp::log_startup`] logs through `log` when a logger is installed |
+//!
+//! # The `shipstamp/v1` document
+//!
+//! A value that is not known is `null`, never a made-up string. Times are RFC 3339 UTC.
+//! Readers ignore unknown fields; adding a field is not a schema change, renaming one is.
+//! The schema is in `schema/shipstamp-v1.schema.json`; the embedded record in
+//! `docs/embedded-format.md`.
+//!
+//! # Supported Rust
+//!
+//! Rust 1.85 or later (edition 2024).
+//!
+//! [`shipstamp-build`]: https://docs.rs/shipstamp-build
+
+// `stamp!()` expands to an `#[unsafe(link_section)]` static in the caller's crate; this crate
+// itself has no unsafe code.
+#![forbid(unsafe_code)]
+
+mod embed;
+mod error;
+mod process;
+mod report;
+mod stamp;
+mod time;
+
+pub use embed::{SECTION_ELF, SECTION_MACH_O, SECTION_PE, stamps_in_section};
+pub use error::Error;
+pub use report::StartupLine;
+pub use stamp::{Build, Git, GitSource, Package, Process, SCHEMA, Stamp};
+pub use time::{ParseTimestampError, Timestamp};
+
+#[doc(hidden)]
+pub use embed::__private;
+
+/// The [`Stamp`] of the crate this is written in, as `&'static Stamp`.
+///
+/// It reads what `shipstamp_build::stamp()` baked in from that crate's `build.rs`; without one,
+/// compilation fails with a message saying so. Each call site embeds one small record
+/// (a few hundred bytes) in the binary's shipstamp link section; call it in one place and pass
+/// the reference around, or call it where convenient: every call returns the same values.
+#[macro_export]
+macro_rules! stamp {
+    () => {{
+        const SHIPSTAMP_JSON: &::core::primitive::str = ::core::env!(
+            "SHIPSTAMP_STAMP_JSON",
+            "shipstamp: no build stamp for this crate. Add `fn main() { shipstamp_build::stamp(); }` \
+             to its build.rs and `shipstamp-build` to its [build-dependencies]"
+        );
+        const SHIPSTAMP_LEN: usize = $crate::__private::record_len(SHIPSTAMP_JSON);
+        #[cfg_attr(
+            any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly",
+                target_os = "illumos",
+                target_os = "solaris"
+            ),
+            unsafe(link_section = ".shipstamp")
+        )]
+        #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__shipstamp"))]
+        #[cfg_attr(windows, unsafe(link_section = ".shpstmp"))]
+        #[used]
+        static SHIPSTAMP_RECORD: [u8; SHIPSTAMP_LEN] = $crate::__private::record(SHIPSTAMP_JSON);
+        static SHIPSTAMP: $crate::__private::EmbeddedStamp = $crate::__private::EmbeddedStamp::new(
+            &SHIPSTAMP_RECORD,
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        );
+        SHIPSTAMP.get()
+    }};
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! Facts about the running process: when it started, and whether its executable has been
+//! replaced on disk since (a restart is pending).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::{Process, Timestamp};
+
+/// A snapshot of the current process's facts.
+pub(crate) fn current() -> Process {
+    let started_at = start_time();
+    let uptime_seconds = started_at.map(|s| {
+        Timestamp::now()
+            .unix_seconds()
+            .saturating_sub(s.unix_seconds())
+            .max(0) as u64
+    });
+    Process {
+        started_at,
+        uptime_seconds,
+        exe_replaced: exe_replaced(),
+    }
+}
+
+/// The real start time of this process (Linux: from `/proc`, not the first call), or `None`
+/// where the platform does not tell.
+pub(crate) fn start_time() -> Option<Timestamp> {
+    static START: OnceLock<Option<Timestamp>> = OnceLock::new();
+    *START.get_or_init(os::start_time)
+}
+
+/// Whether the executable this process started from has since been replaced or deleted,
+/// re-checked at most once a second (a check per request measured at +50 % server CPU).
+pub(crate) fn exe_replaced() -> Option<bool> {
+    const UNKNOWN: u8 = 2;
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    // Seconds since `EPOCH` plus one at the last check; 0 means never checked.
+    static CHECKED: AtomicU64 = AtomicU64::new(0);
+    static EPOCH: OnceLock<(Instant, Option<os::ExeId>)> = OnceLock::new();
+
+    let (epoch, original) = EPOCH.get_or_init(|| (Instant::now(), os::exe_id()));
+    let original = original.as_ref()?;
+    let tick = epoch.elapsed().as_secs() + 1;
+    let last = CHECKED.load(Ordering::Relaxed);
+    if last != tick
+        && CHECKED
+            .compare_exchange(last, tick, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let state = os::exe_replaced(original).map_or(UNKNOWN, u8::from);
+        STATE.store(state, Ordering::Relaxed);
+    } else if last == 0 {
+        // Another thread is doing the first check right now; answer from a check of our own.
+        return os::exe_replaced(original);
+    }
+    match STATE.load(Ordering::Relaxed) {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod os {
+    use std::os::unix::fs::MetadataExt;
+
+    use crate::Timestamp;
+
+    /// The kernel reports process times in USER_HZ ticks, fixed at 100 on every Linux
+    /// architecture Rust targets (it is part of the ABI, unlike the kernel's HZ).
+    const USER_HZ: i64 = 100;
+
+    pub(super) fn start_time() -> Option<Timestamp> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Field 2 (the command name) is in parentheses and may itself hold spaces or ')'.
+        let after_comm = &stat[stat.rfind(')')? + 1..];
+        // Fields from 3 on; `starttime` is field 22.
+        let start_ticks: i64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
+        let boot = std::fs::read_to_string("/proc/stat").ok()?;
+        let btime: i64 = boot
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(Timestamp::from_unix_seconds(btime + start_ticks / USER_HZ))
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub(super) struct ExeId {
+        dev: u64,
+        ino: u64,
+    }
+
+    /// The identity of the file this process was started from (the kernel keeps it even
+    /// when the path now names another file or none).
+    pub(super) fn exe_id() -> Option<ExeId> {
+        let m = std::fs::metadata("/proc/self/exe").ok()?;
+        Some(ExeId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+
+    pub(super) fn exe_replaced(original: &ExeId) -> Option<bool> {
+        let path = std::fs::read_link("/proc/self/exe").ok()?;
+        match std::fs::metadata(&path) {
+            Ok(m) => Some(m.dev() != original.dev || m.ino() != original.ino),
+            // The link reads "<path> (deleted)" once the file is gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(true),
+            Err(_) => None,
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod os {
+    use crate::Timestamp;
+
+    #[derive(Debug)]
+    pub(super) enum ExeId {}
+
+    pub(super) fn start_time() -> Option<Timestamp> {
+        None
+    }
+
+    pub(super) fn exe_id() -> Option<ExeId> {
+        None
+    }
+
+    pub(super) fn exe_replaced(original: &ExeId) -> Option<bool> {
+        match *original {}
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_the_process_start_not_first_use() {
+        let started = start_time().expect("linux has /proc");
+        let now = Timestamp::now().unix_seconds();
+        assert!(started.unix_seconds() <= now);
+        assert!(now - started.unix_seconds() < 24 * 3600, "{started}");
+        // `ps` agrees to the second (it uses the same counters, rounded differently).
+        let out = std::process::Command::new("ps")
+            .args(["-o", "etimes=", "-p", &std::process::id().to_string()])
+            .output();
+        if let Some(out) = out.ok().filter(|o| o.status.success()) {
+            let elapsed: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            assert!((now - started.unix_seconds() - elapsed).abs() <= 2);
+        }
+    }
+
+    #[test]
+    fn test_binary_is_not_replaced() {
+        assert_eq!(exe_replaced(), Some(false));
+        assert_eq!(current().exe_replaced, Some(false));
+    }
+}

@@ -1,0 +1,165 @@
+use super::*;
+
+const FULL: &str = r#"{"schema":"shipstamp/v1","package":{"name":"orders-api","version":"1.4.2"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":false,"branch":"main","describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"git"},"build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":"x86_64-unknown-linux-gnu","rustc":"1.95.0"},"process":{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":3600,"exe_replaced":false}}"#;
+
+#[test]
+fn parses_and_reserializes_the_design_document() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    assert_eq!(stamp.package.name, "orders-api");
+    assert_eq!(stamp.git.source, Some(GitSource::Git));
+    assert_eq!(
+        stamp.git.commit_time.unwrap().to_string(),
+        "2026-11-22T09:58:11Z"
+    );
+    assert_eq!(
+        stamp.to_json(),
+        FULL,
+        "write_json is byte-identical to the document"
+    );
+    assert_eq!(
+        serde_json::to_string(&stamp).unwrap(),
+        FULL,
+        "Serialize agrees with write_json"
+    );
+}
+
+#[test]
+fn tolerant_of_unknown_fields_nulls_and_missing_sections() {
+    let doc = r#"{"schema":"shipstamp/v1","extra":1,"package":{"name":"a","version":"1","x":2},
+        "git":{"commit":null,"source":"some-future-source","new":true}}"#;
+    let stamp = Stamp::from_json(doc).unwrap();
+    assert_eq!(stamp.git, Git::default());
+    assert_eq!(stamp.build, Build::default());
+    assert_eq!(stamp.process(), None);
+    assert!(stamp.to_json().ends_with(r#""process":null}"#));
+}
+
+#[test]
+fn rejects_what_is_not_a_v1_stamp() {
+    for (doc, why) in [
+        ("", "EOF"),
+        ("<html>502 Bad Gateway</html>", "expected value"),
+        (
+            r#"{"package":{"name":"a","version":"1"}}"#,
+            "missing \"schema\"",
+        ),
+        (
+            r#"{"schema":"shipstamp/v2","package":{"name":"a","version":"1"}}"#,
+            "unsupported schema",
+        ),
+        (r#"{"schema":"shipstamp/v1"}"#, "missing field `package`"),
+        (
+            r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"git":{"commit":"main"}}"#,
+            "not a full commit id",
+        ),
+        (
+            r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"git":{"short":"xyz"}}"#,
+            "abbreviated",
+        ),
+        (
+            r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"build":{"time":"yesterday"}}"#,
+            "RFC 3339",
+        ),
+        (
+            r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"git":{"dirty":"no"}}"#,
+            "invalid type",
+        ),
+    ] {
+        let err = Stamp::from_json(doc).unwrap_err().to_string();
+        assert!(err.contains(why), "{doc}: {err}");
+    }
+}
+
+#[test]
+fn sha256_commits_are_accepted_and_lowercased() {
+    let commit = "AB".repeat(32);
+    let doc = format!(
+        r#"{{"schema":"shipstamp/v1","package":{{"name":"a","version":"1"}},"git":{{"commit":"{commit}"}}}}"#
+    );
+    assert_eq!(
+        Stamp::from_json(&doc).unwrap().git.commit,
+        Some("ab".repeat(32))
+    );
+}
+
+#[test]
+fn startup_line_is_key_value() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    assert_eq!(
+        stamp.startup_line().to_string(),
+        "shipstamp: orders-api 1.4.2 commit=3f9c2e1 dirty=false branch=main built=2026-11-22T10:00:00Z \
+         started=2026-11-22T10:05:00Z rustc=1.95.0 profile=release"
+    );
+    let unknown =
+        Stamp::from_json(r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"}}"#)
+            .unwrap();
+    assert!(
+        unknown
+            .startup_line()
+            .to_string()
+            .contains("commit=unknown dirty=unknown")
+    );
+}
+
+#[test]
+fn build_info_is_prometheus_text() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    let text = stamp.build_info_metric();
+    assert!(
+        text.contains("# TYPE orders_api_build_info gauge\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "orders_api_build_info{package=\"orders-api\",version=\"1.4.2\",\
+         revision=\"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5\",short_revision=\"3f9c2e1\",\
+         branch=\"main\",dirty=\"false\",rustc=\"1.95.0\",target=\"x86_64-unknown-linux-gnu\",\
+         profile=\"release\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("orders_api_start_time_seconds 1795341900\n"),
+        "{text}"
+    );
+    let named = stamp.build_info_metric_named("shipstamp");
+    assert!(named.contains("shipstamp_build_info{package=\"orders-api\""));
+}
+
+#[test]
+fn build_info_escapes_label_values() {
+    let doc = r#"{"schema":"shipstamp/v1","package":{"name":"9 lives","version":"1"},"git":{"branch":"a\"b\\c\nd"}}"#;
+    let text = Stamp::from_json(doc).unwrap().build_info_metric();
+    assert!(text.contains("_9_lives_build_info{"), "{text}");
+    assert!(text.contains(r#"branch="a\"b\\c\nd""#), "{text}");
+}
+
+#[test]
+fn live_stamp_reports_this_process() {
+    let doc = r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"}}"#;
+    let stamp = Stamp::live(doc.as_bytes()).unwrap();
+    let json = stamp.to_json();
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    if cfg!(target_os = "linux") {
+        assert!(back["process"]["started_at"].is_string(), "{json}");
+        assert!(back["process"]["uptime_seconds"].is_u64(), "{json}");
+        assert_eq!(back["process"]["exe_replaced"], false);
+    }
+}
+
+#[test]
+fn no_logger_is_an_error_for_try_but_not_for_log_startup() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    stamp.log_startup();
+    if cfg!(any(feature = "tracing", feature = "log")) {
+        assert!(
+            stamp
+                .try_log_startup()
+                .unwrap_err()
+                .to_string()
+                .contains("no tracing subscriber")
+        );
+    } else {
+        stamp.try_log_startup().unwrap();
+    }
+}

@@ -1,0 +1,13 @@
+#![doc = include_str!("../../README.md")]
+//!
+//! ---
+//!
+//! This crate (unpublished) holds shipstamp's end-to-end tests and their helpers: real
+//! temporary git repositories ([`TempRepo`]) and fixture service crates built with real cargo
+//! ([`Fixture`]).
+
+mod fixture;
+mod repo;
+
+pub use fixture::{Build, Fixture};
+pub use repo::{TempRepo, git};

@@ -6,6 +6,9 @@
 //! temporary git repositories ([`TempRepo`]) and fixture service crates built with real cargo
 //! ([`Fixture`]).
 
+// The README shows a whole `build.rs`, so its example has `fn main` on purpose.
+#![allow(clippy::needless_doctest_main)]
+
 mod fixture;
 mod repo;
 

@@ -85,7 +85,11 @@ impl Fixture {
         std::fs::write(dir.join("build.rs"), build_rs).expect("write build.rs");
         std::fs::write(
             dir.join("src/main.rs"),
-            "fn main() {\n    println!(\"{}\", shipstamp::stamp!().to_json());\n}\n",
+            "fn main() {\n    let stamp = shipstamp::stamp!();\n    println!(\"{}\", stamp.to_json());\n    \
+             // `--again`: print the stamp once more after a line on stdin.\n    \
+             if std::env::args().any(|a| a == \"--again\") {\n        \
+             let _ = std::io::stdin().read_line(&mut String::new());\n        \
+             println!(\"{}\", stamp.to_json());\n    }\n}\n",
         )
         .expect("write main.rs");
         // The lock file is the fixture's own business, not a source edit.

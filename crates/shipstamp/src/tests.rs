@@ -163,3 +163,39 @@ fn no_logger_is_an_error_for_try_but_not_for_log_startup() {
         stamp.try_log_startup().unwrap();
     }
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn startup_line_goes_through_an_installed_tracing_subscriber() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let stamp = Stamp::from_json(FULL).unwrap();
+    tracing::subscriber::with_default(subscriber, || stamp.try_log_startup()).unwrap();
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        out.contains("INFO shipstamp: shipstamp: orders-api 1.4.2 commit=3f9c2e1 dirty=false"),
+        "{out}"
+    );
+    assert!(
+        out.contains("package=orders-api"),
+        "structured fields too: {out}"
+    );
+}

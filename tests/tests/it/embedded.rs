@@ -56,3 +56,43 @@ fn release_binary_carries_a_readable_section_and_no_secrets() {
     assert_eq!(stamps[0].package.name, "secret-svc");
     assert_eq!(stamps[0].build.profile.as_deref(), Some("release"));
 }
+
+#[test]
+fn exe_replaced_turns_true_when_the_binary_is_replaced_under_a_running_process() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::write(dir.path(), "replaced-svc");
+    let build = fx.build(&[]);
+    assert!(build.success, "{}", build.stderr);
+    let installed = dir.path().join("installed-svc");
+    std::fs::copy(fx.binary("debug"), &installed).unwrap();
+
+    let mut child = Command::new(&installed)
+        .arg("--again")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let before = shipstamp::Stamp::from_json(&lines.next().unwrap().unwrap()).unwrap();
+    let process = before.process().unwrap();
+    assert_eq!(process.exe_replaced, Some(false));
+    assert!(process.started_at.is_some());
+
+    // Deploy a new binary the way installers do: write beside it, rename over it.
+    let staged = dir.path().join("installed-svc.new");
+    std::fs::copy(fx.binary("debug"), &staged).unwrap();
+    std::fs::rename(&staged, &installed).unwrap();
+    // The flag is re-checked at most once a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let after = shipstamp::Stamp::from_json(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        after.process().unwrap().exe_replaced,
+        Some(true),
+        "a restart is pending"
+    );
+    assert_eq!(after.process().unwrap().started_at, process.started_at);
+    assert!(child.wait().unwrap().success());
+}

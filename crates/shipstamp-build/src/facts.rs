@@ -39,6 +39,8 @@ pub(crate) struct GitFacts {
 pub(crate) struct Facts {
     pub(crate) package_name: String,
     pub(crate) package_version: String,
+    /// The package's `repository` URL, without credentials.
+    pub(crate) package_repository: Option<String>,
     pub(crate) git: GitFacts,
     pub(crate) build_time: i64,
     pub(crate) profile: Option<String>,
@@ -55,6 +57,8 @@ impl Facts {
         j.str(Some(&self.package_name));
         j.raw(",\"version\":");
         j.str(Some(&self.package_version));
+        j.raw(",\"repository\":");
+        j.str(self.package_repository.as_deref());
         j.raw("},\"git\":{\"commit\":");
         j.str(self.git.commit.as_deref());
         j.raw(",\"short\":");
@@ -127,6 +131,7 @@ mod tests {
         let facts = Facts {
             package_name: "a\"b\\c\n\u{1}".into(),
             package_version: "1.0.0".into(),
+            package_repository: None,
             git: GitFacts::default(),
             build_time: 0,
             profile: None,
@@ -135,12 +140,60 @@ mod tests {
         };
         let json = facts.to_json();
         assert!(json.starts_with(
-            r#"{"schema":"shipstamp/v1","package":{"name":"a\"b\\c\n\u0001","version":"1.0.0"}"#
+            r#"{"schema":"shipstamp/v1","package":{"name":"a\"b\\c\n\u0001","version":"1.0.0","repository":null}"#
         ));
         assert!(json.contains(r#""git":{"commit":null,"short":null,"dirty":null,"branch":null,"describe":null,"commit_time":null,"source":null}"#));
         assert!(json.ends_with(
             r#""build":{"time":"1970-01-01T00:00:00Z","profile":null,"target":null,"rustc":null}}"#
         ));
         assert!(!json.contains('\n'));
+    }
+}
+
+/// A repository URL that is safe to stamp: `http(s)://` or `ssh://`, with any `user:password@`
+/// removed. Anything else (scp-like `git@host:path`, local paths) is dropped.
+pub(crate) fn public_repository_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "https" | "http" | "ssh" | "git")
+        || rest.is_empty()
+        || url.contains(char::is_whitespace)
+    {
+        return None;
+    }
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{host}{}", &rest[authority_end..]))
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::public_repository_url as u;
+
+    #[test]
+    fn credentials_never_survive() {
+        assert_eq!(
+            u("https://github.com/o/r").as_deref(),
+            Some("https://github.com/o/r")
+        );
+        assert_eq!(
+            u("https://user:tok@github.com/o/r").as_deref(),
+            Some("https://github.com/o/r")
+        );
+        assert_eq!(
+            u("https://tok@github.com").as_deref(),
+            Some("https://github.com")
+        );
+        assert_eq!(u("git@github.com:o/r.git"), None);
+        assert_eq!(u("/home/me/repo"), None);
+        assert_eq!(u("file:///home/me/repo"), None);
+        assert_eq!(u("https://user@"), None);
+        assert_eq!(u(""), None);
     }
 }

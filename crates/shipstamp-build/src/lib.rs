@@ -64,8 +64,9 @@
 //!
 //! # What is never stamped
 //!
-//! Remote URLs, absolute paths, user names, host names, or any environment variable other than
-//! the commit and branch variables above.
+//! Git remote URLs, absolute paths, user names, host names, or any environment variable other than
+//! the commit and branch variables above. The package's own `repository` field from
+//! `Cargo.toml` is stamped (without any `user:password@`), for Dockerflow's `source`.
 //!
 //! [shipstamp]: https://docs.rs/shipstamp
 
@@ -213,6 +214,9 @@ impl Config {
         let facts = Facts {
             package_name: env.cargo("CARGO_PKG_NAME").unwrap_or_default(),
             package_version: env.cargo("CARGO_PKG_VERSION").unwrap_or_default(),
+            package_repository: env
+                .cargo("CARGO_PKG_REPOSITORY")
+                .and_then(|u| facts::public_repository_url(&u)),
             git,
             build_time,
             profile: env.cargo("PROFILE"),

@@ -33,7 +33,7 @@
 //!
 //! ```
 //! let body = r#"{"schema":"shipstamp/v1",
-//!   "package":{"name":"orders-api","version":"1.4.2"},
+//!   "package":{"name":"orders-api","version":"1.4.2","repository":null},
 //!   "git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":false,
 //!          "branch":"main","describe":null,"commit_time":"2026-11-22T09:58:11Z","source":"git"},
 //!   "build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":null,"rustc":"1.95.0"},
@@ -69,6 +69,7 @@
 #![forbid(unsafe_code)]
 
 mod embed;
+mod endpoint;
 mod error;
 mod process;
 mod report;
@@ -76,6 +77,7 @@ mod stamp;
 mod time;
 
 pub use embed::{SECTION_ELF, SECTION_MACH_O, SECTION_PE, stamps_in_section};
+pub use endpoint::{Shape, VersionEndpoint};
 pub use error::Error;
 pub use report::StartupLine;
 pub use stamp::{Build, Git, GitSource, Package, Process, SCHEMA, Stamp};

@@ -18,7 +18,7 @@ pub const SCHEMA: &str = "shipstamp/v1";
 ///
 /// ```json
 /// {"schema":"shipstamp/v1",
-///  "package":{"name":"orders-api","version":"1.4.2"},
+///  "package":{"name":"orders-api","version":"1.4.2","repository":"https://github.com/acme/orders"},
 ///  "git":{"commit":"3f9c2e1…","short":"3f9c2e1","dirty":false,"branch":"main",
 ///         "describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"git"},
 ///  "build":{"time":"2026-11-22T10:00:00Z","profile":"release",
@@ -49,6 +49,9 @@ pub struct Package {
     pub name: String,
     /// Package version.
     pub version: String,
+    /// The `repository` URL from `Cargo.toml`, without credentials.
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 /// The source the build was made from. Every value may be unknown (`None`, `null` in JSON).
@@ -143,6 +146,7 @@ impl Stamp {
             package: Package {
                 name: name.into(),
                 version: version.into(),
+                repository: None,
             },
             git: Git::default(),
             build: Build::default(),

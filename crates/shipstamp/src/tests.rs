@@ -1,6 +1,6 @@
 use super::*;
 
-const FULL: &str = r#"{"schema":"shipstamp/v1","package":{"name":"orders-api","version":"1.4.2"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":false,"branch":"main","describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"git"},"build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":"x86_64-unknown-linux-gnu","rustc":"1.95.0"},"process":{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":3600,"exe_replaced":false}}"#;
+const FULL: &str = r#"{"schema":"shipstamp/v1","package":{"name":"orders-api","version":"1.4.2","repository":"https://github.com/acme/orders"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":false,"branch":"main","describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"git"},"build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":"x86_64-unknown-linux-gnu","rustc":"1.95.0"},"process":{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":3600,"exe_replaced":false}}"#;
 
 #[test]
 fn parses_and_reserializes_the_design_document() {
@@ -197,5 +197,63 @@ fn startup_line_goes_through_an_installed_tracing_subscriber() {
     assert!(
         out.contains("package=orders-api"),
         "structured fields too: {out}"
+    );
+}
+
+#[test]
+fn alternative_shapes() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    let k8s: serde_json::Value =
+        serde_json::from_str(&stamp.to_json_shape(Shape::Kubernetes)).unwrap();
+    assert_eq!(k8s["gitCommit"], "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    assert_eq!(k8s["gitTreeState"], "clean");
+    assert_eq!(k8s["gitVersion"], "v1.4.2-3-g3f9c2e1");
+    assert_eq!(
+        (k8s["major"].as_str(), k8s["minor"].as_str()),
+        (Some("1"), Some("4"))
+    );
+    assert_eq!(k8s["buildDate"], "2026-11-22T10:00:00Z");
+    let df: serde_json::Value =
+        serde_json::from_str(&stamp.to_json_shape(Shape::Dockerflow)).unwrap();
+    assert_eq!(df["commit"], "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    assert_eq!(df["version"], "1.4.2");
+    assert_eq!(df["source"], "https://github.com/acme/orders");
+    assert_eq!(stamp.to_json_shape(Shape::Shipstamp), FULL);
+}
+
+#[test]
+fn etag_names_the_commit_and_dirtiness() {
+    let stamp = Stamp::from_json(FULL).unwrap();
+    assert_eq!(
+        stamp.etag().as_deref(),
+        Some("W/\"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5\"")
+    );
+    let dirty = Stamp::from_json(&FULL.replace("\"dirty\":false", "\"dirty\":true")).unwrap();
+    assert!(dirty.etag().unwrap().ends_with("-dirty\""));
+    let unknown =
+        Stamp::from_json(r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"}}"#)
+            .unwrap();
+    assert_eq!(unknown.etag(), None);
+}
+
+#[test]
+fn endpoint_body_is_cached_and_current() {
+    let stamp: &'static Stamp = Box::leak(Box::new(
+        Stamp::live(br#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"}}"#).unwrap(),
+    ));
+    let endpoint = VersionEndpoint::<std::sync::Arc<[u8]>>::new(stamp, Shape::Shipstamp);
+    let a = endpoint.body();
+    let b = endpoint.body();
+    let parsed = Stamp::from_slice(&b).unwrap();
+    assert_eq!(parsed.package.name, "a");
+    if std::sync::Arc::ptr_eq(&a, &b) {
+        // Same second: the very same allocation was served twice.
+    } else {
+        assert_ne!(a, b, "a rebuilt body only comes with a new second");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(
+        !std::sync::Arc::ptr_eq(&b, &endpoint.body()),
+        "rebuilt once the second changed"
     );
 }

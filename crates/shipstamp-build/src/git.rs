@@ -38,7 +38,7 @@ impl std::fmt::Display for RepoProblem {
             RepoProblem::Untracked { repo_relative_manifest } => write!(
                 f,
                 "the enclosing git repository does not track `{repo_relative_manifest}`, so its HEAD \
-                 is not this package's commit (vendored sources or CARGO_HOME inside a repository?)"
+                 is not this package's commit (a new crate not yet `git add`ed, or vendored sources or CARGO_HOME inside a repository)"
             ),
             RepoProblem::NoCommit => f.write_str("the git repository has no commit yet"),
             RepoProblem::GitFailed(msg) => write!(f, "git failed: {msg}"),

@@ -1,0 +1,30 @@
+//! A small axum service that knows what it is running.
+//!
+//! ```sh
+//! cargo run -p example-axum-service          # listens on LISTEN_ADDR, default 127.0.0.1:3000
+//! curl -s localhost:3000/version
+//! ```
+
+use axum::Router;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let stamp = shipstamp::stamp!();
+    stamp.log_startup();
+
+    let app = Router::new()
+        .route("/", get(|| async { "hello from example-axum-service\n" }))
+        .merge(shipstamp_axum::router(stamp))
+        .route("/metrics", shipstamp_axum::build_info(stamp))
+        .layer(shipstamp_axum::commit_header(stamp));
+
+    let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

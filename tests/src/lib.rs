@@ -3,14 +3,19 @@
 //! ---
 //!
 //! This crate (unpublished) holds shipstamp's end-to-end tests and their helpers: real
-//! temporary git repositories ([`TempRepo`]) and fixture service crates built with real cargo
-//! ([`Fixture`]).
+//! temporary git repositories ([`TempRepo`]), fixture service crates built with real cargo
+//! ([`Fixture`]), service processes on loopback ([`Service`]) and a minimal HTTP client
+//! ([`request`]).
 
 // The README shows a whole `build.rs`, so its example has `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
 mod fixture;
+mod http;
 mod repo;
+mod service;
 
 pub use fixture::{Build, Fixture};
+pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};
+pub use service::{Service, workspace_binary};

@@ -1,6 +1,8 @@
-//! shipstamp end to end: real git repositories, real cargo builds of a fixture service, the
-//! real binaries it produces.
+//! shipstamp end to end: real git repositories, real cargo builds of fixture services and of
+//! the example services, real servers on loopback, the real binaries.
 
 mod embedded;
+mod endpoints;
+mod examples;
 mod fallbacks;
 mod freshness;

@@ -1,0 +1,90 @@
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// Builds a binary package of this workspace (debug) and returns the executable's path.
+/// Builds each package once per test process.
+pub fn workspace_binary(package: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut built = BUILT
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if !built.iter().any(|b| b == package) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(&workspace)
+            .args(["build", "-p", package])
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building {package}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        built.push(package.to_owned());
+    }
+    workspace.join("target/debug").join(package)
+}
+
+/// A service process listening on loopback, killed on drop.
+#[derive(Debug)]
+pub struct Service {
+    child: Child,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// What it wrote to stderr up to and including its `listening on http://…` line.
+    pub startup: Vec<String>,
+}
+
+impl Service {
+    /// Starts `binary` with `LISTEN_ADDR=127.0.0.1:0` (plus `envs`) and waits for the
+    /// `listening on http://ADDR` line it prints once bound.
+    pub fn start(binary: &Path, envs: &[(&str, &str)]) -> Service {
+        let mut child = Command::new(binary)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("service starts");
+        let stderr = child.stderr.take().expect("piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut startup = Vec::new();
+        let addr = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.kill();
+                panic!(
+                    "{} exited before listening; stderr: {startup:?}",
+                    binary.display()
+                );
+            };
+            let addr = line
+                .strip_prefix("listening on http://")
+                .map(|a| a.parse().expect("address"));
+            startup.push(line);
+            if let Some(addr) = addr {
+                break addr;
+            }
+        };
+        // Keep draining stderr so the service never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Service {
+            child,
+            addr,
+            startup,
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

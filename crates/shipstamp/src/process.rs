@@ -2,7 +2,7 @@
 //! replaced on disk since (a restart is pending).
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::{Process, Timestamp};
@@ -33,28 +33,43 @@ pub(crate) fn start_time() -> Option<Timestamp> {
 /// Whether the executable this process started from has since been replaced or deleted,
 /// re-checked at most once a second (a check per request measured at +50 % server CPU).
 pub(crate) fn exe_replaced() -> Option<bool> {
-    const UNKNOWN: u8 = 2;
-    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    // Seconds since `EPOCH` plus one at the last check; 0 means never checked.
+    // One atomic holds both when the last check ran and what it found, `tick << 2 | state`,
+    // so a reader never sees a check time without its result. A tick is one second since
+    // `EPOCH`, plus one.
     static CHECKED: AtomicU64 = AtomicU64::new(0);
     static EPOCH: OnceLock<(Instant, Option<os::ExeId>)> = OnceLock::new();
+    const UNKNOWN: u64 = 2;
+    let encode = |replaced: Option<bool>| replaced.map_or(UNKNOWN, u64::from);
 
-    let (epoch, original) = EPOCH.get_or_init(|| (Instant::now(), os::exe_id()));
+    let (epoch, original) = EPOCH.get_or_init(|| {
+        let original = os::exe_id();
+        // The first check runs here, before any caller can read the state.
+        let state = original
+            .as_ref()
+            .map_or(UNKNOWN, |o| encode(os::exe_replaced(o)));
+        CHECKED.store(1 << 2 | state, Ordering::Release);
+        (Instant::now(), original)
+    });
     let original = original.as_ref()?;
     let tick = epoch.elapsed().as_secs() + 1;
-    let last = CHECKED.load(Ordering::Relaxed);
-    if last != tick
+    let checked = CHECKED.load(Ordering::Acquire);
+    let mut state = checked & 3;
+    // One caller per second wins the exchange and checks again; the others answer with the
+    // previous result, at most a second old.
+    if checked >> 2 != tick
         && CHECKED
-            .compare_exchange(last, tick, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(
+                checked,
+                tick << 2 | state,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     {
-        let state = os::exe_replaced(original).map_or(UNKNOWN, u8::from);
-        STATE.store(state, Ordering::Relaxed);
-    } else if last == 0 {
-        // Another thread is doing the first check right now; answer from a check of our own.
-        return os::exe_replaced(original);
+        state = encode(os::exe_replaced(original));
+        CHECKED.store(tick << 2 | state, Ordering::Release);
     }
-    match STATE.load(Ordering::Relaxed) {
+    match state {
         0 => Some(false),
         1 => Some(true),
         _ => None,
@@ -151,6 +166,28 @@ mod tests {
         if let Some(out) = out.ok().filter(|o| o.status.success()) {
             let elapsed: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
             assert!((now - started.unix_seconds() - elapsed).abs() <= 2);
+        }
+    }
+
+    #[test]
+    fn concurrent_callers_never_see_an_unknown_state() {
+        // Many threads across a second boundary: one re-checks, the others must answer with
+        // the previous result, never "unknown" (a race that once served `null`).
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let until = Instant::now() + std::time::Duration::from_millis(1300);
+                    let mut calls = 0;
+                    while Instant::now() < until {
+                        assert_eq!(exe_replaced(), Some(false));
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().unwrap() > 0);
         }
     }
 

@@ -3,7 +3,7 @@
 //! prints which stamps were right, how often a no-op build reran the build script, and the
 //! cold build cost of each dependency.
 //!
-//! Run it with `cargo run -p shipstamp-bench --release` (about five minutes on two cores; needs
+//! Run it with `cargo run -p shipstamp-bench --release --bin freshness` (about two minutes on two cores; needs
 //! crates.io for vergen).
 
 use std::path::{Path, PathBuf};

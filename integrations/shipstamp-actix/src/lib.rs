@@ -24,6 +24,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web::{self, Bytes};
@@ -48,19 +49,20 @@ pub fn resource(path: &str, stamp: &'static Stamp, shape: Shape) -> Resource {
         let body = endpoint.body();
         let etag = etag.clone();
         async move {
-            let mut res = HttpResponse::Ok();
-            res.insert_header((
+            let mut res = HttpResponse::with_body(StatusCode::OK, body);
+            let headers = res.headers_mut();
+            headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static(VersionEndpoint::<Bytes>::CONTENT_TYPE),
-            ))
-            .insert_header((
+            );
+            headers.insert(
                 CACHE_CONTROL,
                 HeaderValue::from_static(VersionEndpoint::<Bytes>::CACHE_CONTROL),
-            ));
+            );
             if let Some(etag) = etag {
-                res.insert_header((ETAG, etag));
+                headers.insert(ETAG, etag);
             }
-            res.body(body)
+            res
         }
     };
     web::resource(path)

@@ -1,0 +1,4 @@
+//! The endpoint benchmark serves this package's own stamp.
+fn main() {
+    shipstamp_build::stamp();
+}

@@ -136,11 +136,10 @@ pub(crate) fn read(manifest_dir: &Path, opts: Options<'_>) -> RepoReport {
     let short = fields.next().map(str::to_owned);
     let commit_time = fields.next().and_then(|t| t.parse().ok());
 
-    let branch = git
-        .run(&["symbolic-ref", "-q", "--short", "HEAD"])
-        .ok()
-        .map(|b| b.trim_end().to_owned())
-        .filter(|b| !b.is_empty());
+    let branch = layout
+        .head_ref
+        .as_deref()
+        .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_owned());
     let describe = git
         .run(&["describe", "--tags"])
         .ok()
@@ -245,7 +244,8 @@ impl Layout {
         let head_ref = git
             .run(&["symbolic-ref", "-q", "HEAD"])
             .ok()
-            .map(|r| r.trim_end().to_owned());
+            .map(|r| r.trim_end().to_owned())
+            .filter(|r| !r.is_empty());
         Ok(Layout {
             top: PathBuf::from(top),
             prefix: prefix.to_owned(),

@@ -153,23 +153,7 @@ fn axum_version_route_headers_methods_layer_and_metrics() {
         )
         .route("/metrics", shipstamp_axum::build_info(stamp()))
         .layer(shipstamp_axum::commit_header(stamp()));
-    let addr = serve_axum(app);
-
-    let res = request(addr, "GET", "/version").unwrap();
-    assert_version_response(&res);
-    assert_commit_header(&res);
-    assert_head_and_other_methods(addr, "/version");
-    assert_version_response(&request(addr, "GET", "/_meta/version").unwrap());
-    // Request input does not reach the handler: a query string changes nothing.
-    assert_version_response(&request(addr, "GET", "/version?format=xml&x=%3Cscript%3E").unwrap());
-
-    let hello = request(addr, "GET", "/").unwrap();
-    assert_eq!(hello.text(), "hello");
-    assert_commit_header(&hello);
-    assert_commit_header(&request(addr, "GET", "/no-such-route").unwrap());
-
-    assert_shapes(addr);
-    assert_build_info(&request(addr, "GET", "/metrics").unwrap());
+    assert_all_routes(serve_axum(app));
 }
 
 #[test]
@@ -197,19 +181,7 @@ fn actix_version_service_headers_methods_middleware_and_metrics() {
         },
         true,
     );
-    let res = request(addr, "GET", "/version").unwrap();
-    assert_version_response(&res);
-    assert_commit_header(&res);
-    assert_head_and_other_methods(addr, "/version");
-    assert_version_response(&request(addr, "GET", "/_meta/version").unwrap());
-    assert_version_response(&request(addr, "GET", "/version?format=xml&x=%3Cscript%3E").unwrap());
-
-    let hello = request(addr, "GET", "/").unwrap();
-    assert_eq!(hello.text(), "hello");
-    assert_commit_header(&hello);
-
-    assert_shapes(addr);
-    assert_build_info(&request(addr, "GET", "/metrics").unwrap());
+    assert_all_routes(addr);
 }
 
 #[test]
@@ -223,6 +195,26 @@ fn actix_without_the_middleware_adds_no_header() {
     let res = request(addr, "GET", "/version").unwrap();
     assert_version_response(&res);
     assert_eq!(res.header("x-build-commit"), None);
+}
+
+/// Both frameworks mount the same routes: `/`, `/version`, `/_meta/version`, `/k8s`,
+/// `/__version__`, `/metrics`, all behind the commit header.
+fn assert_all_routes(addr: SocketAddr) {
+    let res = request(addr, "GET", "/version").unwrap();
+    assert_version_response(&res);
+    assert_commit_header(&res);
+    assert_head_and_other_methods(addr, "/version");
+    assert_version_response(&request(addr, "GET", "/_meta/version").unwrap());
+    // Request input does not reach the handler: a query string changes nothing.
+    assert_version_response(&request(addr, "GET", "/version?format=xml&x=%3Cscript%3E").unwrap());
+
+    let hello = request(addr, "GET", "/").unwrap();
+    assert_eq!(hello.text(), "hello");
+    assert_commit_header(&hello);
+    assert_commit_header(&request(addr, "GET", "/no-such-route").unwrap());
+
+    assert_shapes(addr);
+    assert_build_info(&request(addr, "GET", "/metrics").unwrap());
 }
 
 fn assert_shapes(addr: SocketAddr) {

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-/// Builds a binary package of this workspace (debug) and returns the executable's path.
+/// Builds a package of this workspace (debug) and returns the path of its executable `bin`.
 /// Builds each package once per test process.
-pub fn workspace_binary(package: &str) -> PathBuf {
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut built = BUILT
@@ -28,7 +28,7 @@ pub fn workspace_binary(package: &str) -> PathBuf {
         );
         built.push(package.to_owned());
     }
-    workspace.join("target/debug").join(package)
+    workspace.join("target/debug").join(bin)
 }
 
 /// A service process listening on loopback, killed on drop.

@@ -3,7 +3,7 @@
 use shipstamp_tests::{Service, request, workspace_binary};
 
 fn check_example(package: &str) {
-    let service = Service::start(&workspace_binary(package), &[]);
+    let service = Service::start(&workspace_binary(package, package), &[]);
     let startup = service
         .startup
         .iter()

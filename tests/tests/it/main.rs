@@ -6,3 +6,4 @@ mod endpoints;
 mod examples;
 mod fallbacks;
 mod freshness;
+mod inspect;

@@ -1,0 +1,207 @@
+//! `shipstamp inspect`: the real CLI reading real binaries and running processes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use shipstamp_tests::{Fixture, TempRepo, workspace_binary};
+
+fn cli() -> PathBuf {
+    workspace_binary("shipstamp-check", "shipstamp")
+}
+
+fn shipstamp(args: &[&str]) -> Output {
+    Command::new(cli())
+        .args(args)
+        .output()
+        .expect("shipstamp runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn inspect_reads_a_binary_without_running_it() {
+    let repo = TempRepo::new();
+    let fx = Fixture::write(repo.path(), "inspected-svc");
+    let head = repo.commit_all("first");
+    let build = fx.build(&[]);
+    assert!(build.success, "{}", build.stderr);
+    let bin = fx.binary("debug");
+    let bin = bin.to_str().unwrap();
+
+    let out = shipstamp(&["inspect", bin]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("{bin}: inspected-svc 0.4.2\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  commit     {head} (clean)\n")),
+        "{text}"
+    );
+    assert!(text.contains("  branch     main\n"), "{text}");
+    assert!(
+        text.contains("  git facts  from the git repository"),
+        "{text}"
+    );
+
+    let out = shipstamp(&["inspect", "--json", bin]);
+    assert_eq!(code(&out), 0);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["stamps"][0]["git"]["commit"].as_str(),
+        Some(head.as_str())
+    );
+    assert_eq!(doc["stamps"][0]["schema"], "shipstamp/v1");
+    assert!(
+        doc["stamps"][0]["process"].is_null(),
+        "a file has no process"
+    );
+}
+
+#[test]
+fn inspect_bad_input_exits_2_or_64_with_a_reason() {
+    // Exit 2: could not read a stamp.
+    let cli_itself = cli();
+    for (path, reason) in [
+        (
+            cli_itself.to_str().unwrap(),
+            "no shipstamp stamp in this binary",
+        ),
+        ("Cargo.toml", "not an ELF, Mach-O or PE executable"),
+        ("/no/such/binary", "cannot read /no/such/binary"),
+        ("/", "cannot read /"),
+    ] {
+        let out = Command::new(cli())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["inspect", path])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{path}: {}", stderr(&out));
+        assert!(stderr(&out).contains(reason), "{path}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "one line: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"));
+    }
+    let out = shipstamp(&["inspect", "--pid", "4294967295"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("no process with id 4294967295"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Exit 64: usage.
+    for args in [
+        &[][..],
+        &["inspect"],
+        &["inspect", "a", "--pid", "1"],
+        &["inspect", "--pid", "abc"],
+        &["inspect", "--pid", "-5"],
+        &["no-such-command"],
+        &["inspect", "--no-such-flag", "x"],
+    ] {
+        let out = shipstamp(args);
+        assert_eq!(code(&out), 64, "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty());
+    }
+    let help = shipstamp(&["inspect", "--help"]);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).contains("--pid <PID>"));
+    assert_eq!(code(&shipstamp(&["--version"])), 0);
+}
+
+#[test]
+fn inspect_pid_says_restart_needed_once_the_binary_on_disk_changes() {
+    let repo = TempRepo::new();
+    let fx = Fixture::write(repo.path(), "restart-svc");
+    let old = repo.commit_all("old");
+    assert!(fx.build(&[]).success);
+    let dir = tempfile::tempdir().unwrap();
+    let installed = dir.path().join("restart-svc");
+    std::fs::copy(fx.binary("debug"), &installed).unwrap();
+
+    // Runs until it reads a line; prints its stamp first so we know it is up.
+    let mut child = Command::new(&installed)
+        .arg("--again")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    lines.next().unwrap().unwrap();
+    let pid = child.id().to_string();
+
+    let out = shipstamp(&["inspect", "--pid", &pid]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("up to date"), "{}", stdout(&out));
+
+    // Deploy a new build the way installers do: write beside, rename over.
+    repo.write("src/lib.rs", "// new\n");
+    let new = repo.commit_all("new");
+    assert!(fx.build(&[]).success);
+    let staged = dir.path().join("restart-svc.new");
+    std::fs::copy(fx.binary("debug"), &staged).unwrap();
+    std::fs::rename(&staged, &installed).unwrap();
+
+    let out = shipstamp(&["inspect", "--pid", &pid]);
+    assert_eq!(code(&out), 1, "drift: {}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "running:  restart-svc 0.4.2, commit {}",
+            &old[..7]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "on disk:  restart-svc 0.4.2, commit {}",
+            &new[..7]
+        )),
+        "{text}"
+    );
+    assert!(text.contains("restart needed"), "{text}");
+
+    let out = shipstamp(&["inspect", "--pid", &pid, "--json"]);
+    assert_eq!(code(&out), 1);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["restart_needed"], true);
+    assert_eq!(doc["exe_deleted"], true);
+    assert_eq!(Path::new(doc["exe"].as_str().unwrap()), installed.as_path());
+    assert_eq!(
+        doc["running"][0]["git"]["commit"].as_str(),
+        Some(old.as_str())
+    );
+    assert_eq!(
+        doc["on_disk"][0]["git"]["commit"].as_str(),
+        Some(new.as_str())
+    );
+
+    std::fs::remove_file(&installed).unwrap();
+    let out = shipstamp(&["inspect", "--pid", &pid]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("on disk:  nothing at"),
+        "{}",
+        stdout(&out)
+    );
+
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}

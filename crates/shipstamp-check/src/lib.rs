@@ -1,4 +1,21 @@
-//! The library behind the `shipstamp` command line tool.
+//! The library behind the `shipstamp` command line tool: hold live services against a git ref,
+//! and read stamps out of binaries and running processes.
+//!
+//! Checking what a fleet serves against `main`:
+//!
+//! ```no_run
+//! use shipstamp_check::{Options, Repo, Target, check, exit_code};
+//!
+//! let repo = Repo::open(".".as_ref())?;
+//! let reference = repo.resolve_ref("main")?;
+//! let targets = [Target::new("https://orders-1.internal/version"), Target::new("https://orders-2.internal/version")];
+//! let reports = check(&targets, &repo, &reference, &Options::default());
+//! for r in &reports {
+//!     println!("{} {} {:?}", r.url, r.status.as_str(), r.behind);
+//! }
+//! std::process::exit(exit_code(&reports).into());
+//! # Ok::<(), shipstamp_check::RepoError>(())
+//! ```
 //!
 //! Reading the stamp that `shipstamp::stamp!()` embeds in a binary, without running it:
 //!
@@ -13,8 +30,16 @@
 //! And from a running process, with the binary now on disk at its path for comparison
 //! ([`inspect_process`], Linux).
 
+mod check;
+mod fetch;
 mod inspect;
+mod repo;
+mod served;
 
+pub use check::{Options, Status, Target, TargetReport, check, exit_code};
+pub use fetch::MAX_BODY;
 pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
 };
+pub use repo::{Commit, Repo, RepoError};
+pub use served::{Served, Shape, parse_served};

@@ -1,0 +1,222 @@
+//! What a target's version endpoint says, whatever its shape.
+
+use serde_json::Value;
+use shipstamp::{Stamp, Timestamp};
+
+/// The shape a version body was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Shape {
+    /// A `shipstamp/v1` document.
+    Shipstamp,
+    /// Kubernetes-style `{gitCommit, gitTreeState}`.
+    Kubernetes,
+    /// Dockerflow `{commit}`.
+    Dockerflow,
+    /// Spring Boot Actuator `{git: {commit: {id}}}`.
+    SpringActuator,
+    /// A body that is just a commit id.
+    PlainText,
+}
+
+/// What a target serves, reduced to what the comparison needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Served {
+    /// How the body was read.
+    pub shape: Shape,
+    /// The commit id as served: full, or abbreviated (Spring, plain text).
+    pub commit: String,
+    /// Whether the build was dirty, when the shape says.
+    pub dirty: Option<bool>,
+    /// Package name and version, when the shape says.
+    pub package: Option<(String, String)>,
+    /// When the serving process started, when the shape says.
+    pub started_at: Option<Timestamp>,
+    /// Whether the serving process's executable was replaced on disk since it started.
+    pub exe_replaced: Option<bool>,
+}
+
+impl Served {
+    fn commit_only(shape: Shape, commit: String) -> Served {
+        Served {
+            shape,
+            commit,
+            dirty: None,
+            package: None,
+            started_at: None,
+            exe_replaced: None,
+        }
+    }
+}
+
+/// Reads a version body. The error says, in a few words, what was wrong with it.
+pub fn parse_served(body: &[u8]) -> Result<Served, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8 text".to_owned())?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("the body is empty".into());
+    }
+    if !trimmed.starts_with('{') {
+        if let Some(commit) = commit_id(trimmed) {
+            return Ok(Served::commit_only(Shape::PlainText, commit));
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.starts_with('<') {
+            return Err("an HTML page, not a version document".into());
+        }
+        return Err(format!(
+            "not a version document (a JSON object or a commit id): {}",
+            preview(trimmed)
+        ));
+    }
+    let value: Value = serde_json::from_str(trimmed).map_err(|e| format!("malformed JSON: {e}"))?;
+    if value.get("schema").is_some() {
+        let stamp = Stamp::from_json(trimmed).map_err(|e| e.to_string())?;
+        let commit = stamp
+            .git
+            .commit
+            .clone()
+            .ok_or("the shipstamp document has no git.commit (the service was built without a known commit)")?;
+        let process = stamp.process();
+        return Ok(Served {
+            shape: Shape::Shipstamp,
+            commit,
+            dirty: stamp.git.dirty,
+            package: Some((stamp.package.name.clone(), stamp.package.version.clone())),
+            started_at: process.as_ref().and_then(|p| p.started_at),
+            exe_replaced: process.and_then(|p| p.exe_replaced),
+        });
+    }
+    if let Some(c) = value.get("gitCommit") {
+        let commit = string_commit(c, "gitCommit")?;
+        let dirty = match value.get("gitTreeState").and_then(Value::as_str) {
+            Some("dirty") => Some(true),
+            Some("clean") => Some(false),
+            _ => None,
+        };
+        return Ok(Served {
+            dirty,
+            ..Served::commit_only(Shape::Kubernetes, commit)
+        });
+    }
+    if let Some(id) = value.pointer("/git/commit/id") {
+        // Spring's "simple" mode serves the abbreviated id; "full" mode an object.
+        let id = match id {
+            Value::Object(o) => o
+                .get("full")
+                .or_else(|| o.get("abbrev"))
+                .unwrap_or(&Value::Null),
+            other => other,
+        };
+        return Ok(Served::commit_only(
+            Shape::SpringActuator,
+            string_commit(id, "git.commit.id")?,
+        ));
+    }
+    if let Some(c) = value.get("commit") {
+        return Ok(Served::commit_only(
+            Shape::Dockerflow,
+            string_commit(c, "commit")?,
+        ));
+    }
+    Err("JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Dockerflow {commit} or Spring {git.commit.id}".into())
+}
+
+fn string_commit(v: &Value, field: &str) -> Result<String, String> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| format!("{field} is not a string"))?;
+    commit_id(s).ok_or_else(|| format!("{field} {} is not a commit id", preview(s)))
+}
+
+/// 7 to 64 hex digits, lowercased.
+fn commit_id(s: &str) -> Option<String> {
+    let s = s.trim();
+    ((7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| s.to_ascii_lowercase())
+}
+
+/// At most 40 characters of `s`, quoted, for messages.
+fn preview(s: &str) -> String {
+    let mut p: String = s.chars().take(40).collect();
+    if p.len() < s.len() {
+        p.push('…');
+    }
+    format!("{p:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5";
+
+    #[test]
+    fn every_shape() {
+        let ok = |body: &str| parse_served(body.as_bytes()).unwrap();
+        let s = ok(&format!(
+            r#"{{"schema":"shipstamp/v1","package":{{"name":"a","version":"1"}},"git":{{"commit":"{SHA}","dirty":true}},"process":{{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":1,"exe_replaced":true}}}}"#
+        ));
+        assert_eq!(
+            (s.shape, s.commit.as_str(), s.dirty, s.exe_replaced),
+            (Shape::Shipstamp, SHA, Some(true), Some(true))
+        );
+        assert_eq!(s.started_at.unwrap().to_string(), "2026-11-22T10:05:00Z");
+        let k = ok(&format!(
+            r#"{{"gitCommit":"{SHA}","gitTreeState":"clean","gitVersion":"v1"}}"#
+        ));
+        assert_eq!((k.shape, k.dirty), (Shape::Kubernetes, Some(false)));
+        assert_eq!(
+            ok(&format!(
+                r#"{{"commit":"{SHA}","version":"1","source":"x"}}"#
+            ))
+            .shape,
+            Shape::Dockerflow
+        );
+        let spring = ok(r#"{"git":{"branch":"main","commit":{"id":"3F9C2E1","time":"x"}}}"#);
+        assert_eq!(
+            (spring.shape, spring.commit.as_str()),
+            (Shape::SpringActuator, "3f9c2e1")
+        );
+        let full = ok(&format!(
+            r#"{{"git":{{"commit":{{"id":{{"abbrev":"3f9c2e1","full":"{SHA}"}}}}}}}}"#
+        ));
+        assert_eq!(full.commit, SHA);
+        assert_eq!(ok(&format!("{SHA}\n")).shape, Shape::PlainText);
+        assert_eq!(ok("3f9c2e1").commit, "3f9c2e1");
+    }
+
+    #[test]
+    fn bad_bodies_say_what_is_wrong() {
+        for (body, why) in [
+            (&b""[..], "empty"),
+            (b"   \n", "empty"),
+            (b"\xff\xfe", "not UTF-8"),
+            (
+                b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>",
+                "HTML page",
+            ),
+            (b"<html>oops</html>", "HTML page"),
+            (b"OK", "not a version document"),
+            (b"{\"commit\":", "malformed JSON"),
+            (b"{\"status\":\"UP\"}", "JSON without a commit"),
+            (b"{\"commit\":42}", "not a string"),
+            (b"{\"commit\":\"main\"}", "not a commit id"),
+            (b"{\"gitCommit\":\"\"}", "not a commit id"),
+            (
+                b"{\"schema\":\"shipstamp/v2\",\"package\":{\"name\":\"a\",\"version\":\"1\"}}",
+                "unsupported schema",
+            ),
+            (
+                b"{\"schema\":\"shipstamp/v1\",\"package\":{\"name\":\"a\",\"version\":\"1\"}}",
+                "no git.commit",
+            ),
+            (b"[1,2,3]", "not a version document"),
+        ] {
+            let err = parse_served(body).unwrap_err();
+            assert!(err.contains(why), "{body:?}: {err}");
+        }
+    }
+}

@@ -1,7 +1,9 @@
-//! `shipstamp`: what code is this binary or process running?
+//! `shipstamp`: what code is this service, binary or process running?
 //!
-//! Exit codes: 0 ok, 1 drift (a restart is needed), 2 could not decide (no stamp, unreadable),
-//! 64 usage error.
+//! Exit codes: 0 ok (every target matches), 1 drift (or a restart is needed), 2 could not
+//! decide (unreachable, invalid response, unknown commit, no stamp), 64 usage error.
+
+mod check_cmd;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -11,10 +13,10 @@ use clap::{ArgGroup, Parser, Subcommand};
 use shipstamp::Stamp;
 use shipstamp_check::{ProcessInspection, inspect_process, read_stamps_from_file};
 
-const EXIT_OK: u8 = 0;
-const EXIT_DRIFT: u8 = 1;
-const EXIT_UNDECIDED: u8 = 2;
-const EXIT_USAGE: u8 = 64;
+pub(crate) const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_DRIFT: u8 = 1;
+pub(crate) const EXIT_UNDECIDED: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 64;
 
 /// What code is this binary or process actually running?
 #[derive(Debug, Parser)]
@@ -26,6 +28,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Hold live /version endpoints against a git ref: match, behind N, ahead N, diverged,
+    /// dirty, unknown-commit, unreachable or invalid-response per target. Exit 0: every target
+    /// matches; 1: drift; 2: some target could not be decided; 64: usage.
+    Check(check_cmd::CheckArgs),
     /// Read the build stamp out of a binary, or out of a running process's executable, without
     /// running it. Exit 0: stamp read (and, with --pid, the process runs what is on disk);
     /// 1: with --pid, a restart is needed; 2: no stamp or unreadable; 64: usage.
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
     };
     let mut out = io::stdout().lock();
     let result = match cli.command {
+        Command::Check(args) => check_cmd::run(&args, &mut out),
         Command::Inspect(args) => inspect(&args, &mut out),
     };
     match result {

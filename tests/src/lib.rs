@@ -4,8 +4,8 @@
 //!
 //! This crate (unpublished) holds shipstamp's end-to-end tests and their helpers: real
 //! temporary git repositories ([`TempRepo`]), fixture service crates built with real cargo
-//! ([`Fixture`]), service processes on loopback ([`Service`]) and a minimal HTTP client
-//! ([`request`]).
+//! ([`Fixture`]), service processes on loopback ([`Service`]), a minimal HTTP client
+//! ([`request`]) and a misbehaving-on-demand HTTP server ([`StubServer`]).
 
 // The README shows a whole `build.rs`, so its example has `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
@@ -14,8 +14,10 @@ mod fixture;
 mod http;
 mod repo;
 mod service;
+mod stub;
 
 pub use fixture::{Build, Fixture};
 pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};
 pub use service::{Service, workspace_binary};
+pub use stub::{Reply, StubServer};

@@ -1,0 +1,131 @@
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// What a [`StubServer`] route answers.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `200` with this content type and body.
+    Ok(&'static str, Vec<u8>),
+    /// This status with an HTML body.
+    Status(u16, &'static str),
+    /// Accepts the request and never answers.
+    Hang,
+    /// `200` with a body of this many bytes, streamed.
+    Huge(u64),
+    /// A `302` to itself, forever.
+    RedirectToSelf,
+    /// Each request gets the next reply; the last one repeats.
+    Sequence(Vec<Reply>),
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for tests of clients: fixed routes, misbehaviour on
+/// demand. Stops accepting when dropped.
+#[derive(Debug)]
+pub struct StubServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+type Routes = Arc<Vec<(String, Reply, AtomicUsize)>>;
+
+impl StubServer {
+    /// Starts serving `routes` (exact paths); other paths get `404`.
+    pub fn start(routes: Vec<(&str, Reply)>) -> StubServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let routes: Routes = Arc::new(
+            routes
+                .into_iter()
+                .map(|(p, r)| (p.to_owned(), r, AtomicUsize::new(0)))
+                .collect(),
+        );
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let routes = routes.clone();
+                std::thread::spawn(move || serve(conn, &routes));
+            }
+        });
+        StubServer { addr, stop }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for StubServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(mut conn: TcpStream, routes: &Routes) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let reply = match routes.iter().find(|(p, ..)| *p == path) {
+        Some((_, Reply::Sequence(replies), n)) => {
+            let i = n.fetch_add(1, Ordering::Relaxed).min(replies.len() - 1);
+            replies[i].clone()
+        }
+        Some((_, reply, _)) => reply.clone(),
+        None => Reply::Status(404, "<html><body>not found</body></html>"),
+    };
+    respond(conn, &path, reply);
+}
+
+fn respond(mut conn: TcpStream, path: &str, reply: Reply) {
+    let _ = match reply {
+        Reply::Ok(content_type, body) => write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .and_then(|_| conn.write_all(&body)),
+        Reply::Status(code, body) => write!(
+            conn,
+            "HTTP/1.1 {code} Oops\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        Reply::Hang => {
+            std::thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+        Reply::Huge(len) => {
+            let chunk = vec![b'a'; 64 * 1024];
+            let mut sent = 0;
+            let header = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n");
+            let mut result = conn.write_all(header.as_bytes());
+            while result.is_ok() && sent < len {
+                let n = chunk.len().min((len - sent) as usize);
+                result = conn.write_all(&chunk[..n]);
+                sent += n as u64;
+            }
+            result
+        }
+        Reply::RedirectToSelf => write!(
+            conn,
+            "HTTP/1.1 302 Found\r\nLocation: {path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        Reply::Sequence(_) => Ok(()),
+    };
+}

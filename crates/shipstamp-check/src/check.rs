@@ -1,11 +1,12 @@
 //! Holding live targets against a git ref.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::repo::{Commit, Relation, Repo};
+use crate::repo::{Commit, Relation, Repo, RepoError};
 use crate::served::{Served, parse_served};
 
 /// A target's status against the ref.
@@ -218,6 +219,7 @@ pub fn check(
     options: &Options,
 ) -> Vec<TargetReport> {
     let fetcher = Fetcher::new(options.timeout);
+    let git = GitAnswers::new(repo, reference);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<TargetReport>>> = Mutex::new(vec![None; targets.len()]);
     let workers = options.concurrency.clamp(1, targets.len().max(1));
@@ -227,7 +229,7 @@ pub fn check(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(target) = targets.get(i) else { break };
-                    let report = check_one(&fetcher, target, repo, reference, options);
+                    let report = check_one(&fetcher, target, &git, reference, options);
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(report);
                 }
             });
@@ -246,10 +248,53 @@ pub fn check(
         .collect()
 }
 
+/// What git says about a served commit id: its full commit, and how it relates to the ref.
+type Answer = Result<Option<(Commit, Relation)>, String>;
+
+/// Git's answers, once per distinct served id: a fleet serves a handful of commits, and each
+/// answer costs a few `git` processes.
+struct GitAnswers<'a> {
+    repo: &'a Repo,
+    reference: &'a Commit,
+    answers: Mutex<HashMap<String, Answer>>,
+}
+
+impl<'a> GitAnswers<'a> {
+    fn new(repo: &'a Repo, reference: &'a Commit) -> Self {
+        GitAnswers {
+            repo,
+            reference,
+            answers: Mutex::default(),
+        }
+    }
+
+    fn about(&self, served_id: &str) -> Answer {
+        if let Some(answer) = self.lock().get(served_id) {
+            return answer.clone();
+        }
+        // Two workers may ask at once; both get the same answer, one is kept.
+        let answer = self.ask(served_id).map_err(|e| e.to_string());
+        self.lock().insert(served_id.to_owned(), answer.clone());
+        answer
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Answer>> {
+        self.answers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ask(&self, served_id: &str) -> Result<Option<(Commit, Relation)>, RepoError> {
+        let Some(commit) = self.repo.find_commit(served_id)? else {
+            return Ok(None);
+        };
+        let relation = self.repo.relation(&commit.id, &self.reference.id)?;
+        Ok(Some((commit, relation)))
+    }
+}
+
 fn check_one(
     fetcher: &Fetcher,
     target: &Target,
-    repo: &Repo,
+    git: &GitAnswers<'_>,
     reference: &Commit,
     options: &Options,
 ) -> TargetReport {
@@ -266,13 +311,13 @@ fn check_one(
         Ok(served) => served,
         Err(why) => return TargetReport::failed(target, Status::InvalidResponse, why),
     };
-    classify(target, &served, repo, reference, options)
+    classify(target, &served, git, reference, options)
 }
 
 fn classify(
     target: &Target,
     served: &Served,
-    repo: &Repo,
+    git: &GitAnswers<'_>,
     reference: &Commit,
     options: &Options,
 ) -> TargetReport {
@@ -287,8 +332,8 @@ fn classify(
     }
     report.started_before_ref =
         matches!((served.started_at, reference.time), (Some(s), Some(r)) if s < r);
-    let commit = match repo.find_commit(&served.commit) {
-        Ok(Some(commit)) => commit,
+    let (commit, relation) = match git.about(&served.commit) {
+        Ok(Some(answer)) => answer,
         Ok(None) => {
             report.status = Status::UnknownCommit;
             report.commit = Some(served.commit.clone());
@@ -298,21 +343,13 @@ fn classify(
             ));
             return report;
         }
-        Err(e) => {
+        Err(why) => {
             report.status = Status::UnknownCommit;
-            report.reason = Some(e.to_string());
+            report.reason = Some(why);
             return report;
         }
     };
     report.commit = Some(commit.id.clone());
-    let relation = match repo.relation(&commit.id, &reference.id) {
-        Ok(relation) => relation,
-        Err(e) => {
-            report.status = Status::UnknownCommit;
-            report.reason = Some(e.to_string());
-            return report;
-        }
-    };
     report.status = match relation {
         Relation::Same => Status::Match,
         Relation::Behind(n) => {

@@ -219,4 +219,89 @@ mod tests {
             assert!(err.contains(why), "{body:?}: {err}");
         }
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const VALID: &str = r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","dirty":false},"process":{"started_at":"2026-11-22T10:05:00Z","uptime_seconds":1,"exe_replaced":false}}"#;
+
+        /// JSON trees that use the keys the parser looks for, nested anywhere.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "[0-9a-fA-F]{0,70}".prop_map(Value::String),
+                ".{0,20}".prop_map(Value::String),
+                Just(Value::String("shipstamp/v1".into())),
+                Just(Value::String("2026-11-22T10:05:00Z".into())),
+            ];
+            let key = prop_oneof![
+                Just("schema"),
+                Just("package"),
+                Just("name"),
+                Just("version"),
+                Just("git"),
+                Just("commit"),
+                Just("id"),
+                Just("full"),
+                Just("abbrev"),
+                Just("gitCommit"),
+                Just("gitTreeState"),
+                Just("dirty"),
+                Just("process"),
+                Just("started_at"),
+                Just("exe_replaced"),
+                Just("short"),
+                Just("x"),
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((key.clone(), inner), 0..6).prop_map(|kv| {
+                        Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                    }),
+                ]
+            })
+        }
+
+        fn check_result(r: Result<Served, String>) {
+            match r {
+                Ok(s) => {
+                    assert!((7..=64).contains(&s.commit.len()), "{s:?}");
+                    assert!(
+                        s.commit
+                            .bytes()
+                            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                        "{s:?}"
+                    );
+                }
+                Err(why) => assert!(!why.is_empty() && !why.contains('\n'), "{why:?}"),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                check_result(parse_served(&body));
+            }
+
+            #[test]
+            fn mutated_valid_document(at in 0..VALID.len(), byte in any::<u8>(), cut in 0..=VALID.len()) {
+                let mut body = VALID.as_bytes()[..cut].to_vec();
+                if at < body.len() {
+                    body[at] = byte;
+                }
+                check_result(parse_served(&body));
+            }
+
+            #[test]
+            fn generated_json(value in json_value()) {
+                check_result(parse_served(value.to_string().as_bytes()));
+            }
+        }
+    }
 }

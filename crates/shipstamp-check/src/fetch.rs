@@ -73,3 +73,52 @@ fn classify(e: ureq::Error) -> FetchError {
         other => FetchError::Unreachable(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Failures that the loopback tests cannot produce without touching a network (a DNS
+    /// lookup goes to the machine's resolver) are classified here.
+    #[test]
+    fn transport_failures_are_classified() {
+        use std::io::{Error, ErrorKind};
+        let cases = [
+            (
+                ureq::Error::HostNotFound,
+                FetchError::Unreachable("host not found".into()),
+            ),
+            (
+                ureq::Error::ConnectionFailed,
+                FetchError::Unreachable("connection failed".into()),
+            ),
+            (
+                ureq::Error::Io(Error::from(ErrorKind::ConnectionRefused)),
+                FetchError::Unreachable("connection refused".into()),
+            ),
+            (
+                ureq::Error::Io(Error::from(ErrorKind::TimedOut)),
+                FetchError::Unreachable("timed out".into()),
+            ),
+            (
+                ureq::Error::TooManyRedirects,
+                FetchError::Invalid("too many redirects (a redirect loop?)".into()),
+            ),
+            (
+                ureq::Error::BodyExceedsLimit(MAX_BODY),
+                FetchError::Invalid("body larger than 1024 KiB".into()),
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(classify(error), want);
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_invalid_not_panics() {
+        let fetcher = Fetcher::new(std::time::Duration::from_secs(1));
+        for url in ["http://", "http://exa mple/", "http://[::1/", "not a url"] {
+            assert!(fetcher.get(url).is_err(), "{url}");
+        }
+    }
+}

@@ -499,3 +499,58 @@ fn a_closed_stdout_keeps_the_verdict_and_does_not_panic() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_real_example_service_against_this_repository() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let service = shipstamp_tests::Service::start(
+        &workspace_binary("example-axum-service", "example-axum-service"),
+        &[],
+    );
+    let url = format!("http://{}/version", service.addr);
+    let served = shipstamp::Stamp::from_slice(
+        &shipstamp_tests::request(service.addr, "GET", "/version")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let Some(commit) = served.git.commit else {
+        eprintln!("skipped: the workspace is not a git checkout");
+        return;
+    };
+    let check = |reference: &str| {
+        Command::new(cli())
+            .args(["check", "--allow-dirty", "--ref", reference, &url, "--repo"])
+            .arg(&workspace)
+            .output()
+            .unwrap()
+    };
+    let out = check(&commit);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains("example-axum-service 1.0.0"),
+        "{}",
+        text(&out)
+    );
+    // One commit later (made here, in a throwaway branch of a clone) it is behind by one.
+    let clone = tempfile::tempdir().unwrap();
+    let status = shipstamp_tests::git(&workspace)
+        .args(["clone", "-q", "--no-checkout", "."])
+        .arg(clone.path())
+        .status()
+        .unwrap();
+    if !status.success() {
+        eprintln!("skipped the behind case: the workspace cannot be cloned (shallow?)");
+        return;
+    }
+    let clone = TempRepo::at(clone.path());
+    clone.git(&["checkout", "-q", "-b", "next", &commit]);
+    let next = clone.commit_all("a fix merged after the build");
+    let out = Command::new(cli())
+        .args(["check", "--allow-dirty", "--ref", &next, &url, "--repo"])
+        .arg(clone.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("behind 1"), "{}", text(&out));
+}

@@ -148,7 +148,7 @@ pub struct TargetReport {
     pub commit: Option<String>,
     /// The shape of the body.
     pub shape: Option<crate::Shape>,
-    /// Package name and version, when served.
+    /// Package name, when served.
     pub package: Option<String>,
     /// Package version, when served.
     pub version: Option<String>,

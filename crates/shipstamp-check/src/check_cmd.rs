@@ -330,10 +330,18 @@ fn write_text(
                 "time is up: all matched on the last poll, but only {} of {consecutive} polls in a row",
                 w.streak
             )?;
+        } else if reports.iter().all(|r| r.status == Status::Match) {
+            writeln!(
+                out,
+                "all matched after {:.0}s, {} poll{}",
+                w.seconds,
+                w.rounds,
+                if w.rounds == 1 { "" } else { "s" }
+            )?;
         } else {
             writeln!(
                 out,
-                "waited {:.0}s, {} poll{}",
+                "time is up after {:.0}s, {} poll{}: not every target matches {ref_name}",
                 w.seconds,
                 w.rounds,
                 if w.rounds == 1 { "" } else { "s" }

@@ -429,7 +429,7 @@ fn wait_until_the_rollout_lands_or_stop_early() {
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
-        text(&out).contains("waited") && text(&out).contains("5 polls"),
+        text(&out).contains("all matched after") && text(&out).contains("5 polls"),
         "{}",
         text(&out)
     );
@@ -471,6 +471,12 @@ fn wait_until_the_rollout_lands_or_stop_early() {
     );
     assert_eq!(code(&out), 1, "time ran out while behind: {}", text(&out));
     assert!(text(&out).contains("behind 2"));
+    assert!(
+        text(&out).contains("time is up after")
+            && text(&out).contains("not every target matches main"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -10,12 +10,14 @@
 // The README shows a whole `build.rs`, so its example has `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
+mod axum_server;
 mod fixture;
 mod http;
 mod repo;
 mod service;
 mod stub;
 
+pub use axum_server::serve_axum;
 pub use fixture::{Build, Fixture};
 pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};

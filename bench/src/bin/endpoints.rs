@@ -66,25 +66,6 @@ fn axum_app() -> axum::Router {
         )
 }
 
-fn serve_axum() -> SocketAddr {
-    let app = axum_app();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    addr
-}
-
 fn actix_app(
     body: &'static [u8],
 ) -> actix_web::App<
@@ -319,7 +300,10 @@ fn main() {
          /serde (serde_json per request) | /static ÷ /serde |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, addr) in [("axum 0.8", serve_axum()), ("actix-web 4", serve_actix())] {
+    for (name, addr) in [
+        ("axum 0.8", shipstamp_tests::serve_axum(axum_app(), 1)),
+        ("actix-web 4", serve_actix()),
+    ] {
         pin_this_process_to_core_0();
         // Warm up: connections, caches, the stamp's first parse.
         for route in ROUTES {

@@ -46,20 +46,7 @@ fn serve(commit: &str) -> std::net::SocketAddr {
             )
         }),
     );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    addr
+    shipstamp_tests::serve_axum(app, 2)
 }
 
 /// Runs the CLI once: (seconds, peak resident KiB, exit code, stdout).

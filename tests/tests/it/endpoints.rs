@@ -23,23 +23,6 @@ fn workspace_head() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn serve_axum(app: axum::Router) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    addr
-}
-
 fn serve_actix(
     configure: fn(&mut actix_web::web::ServiceConfig),
     commit_header: bool,
@@ -153,7 +136,7 @@ fn axum_version_route_headers_methods_layer_and_metrics() {
         )
         .route("/metrics", shipstamp_axum::build_info(stamp()))
         .layer(shipstamp_axum::commit_header(stamp()));
-    assert_all_routes(serve_axum(app));
+    assert_all_routes(shipstamp_tests::serve_axum(app, 1));
 }
 
 #[test]

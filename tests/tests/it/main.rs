@@ -6,5 +6,6 @@ mod embedded;
 mod endpoints;
 mod examples;
 mod fallbacks;
+mod fleet_views;
 mod freshness;
 mod inspect;

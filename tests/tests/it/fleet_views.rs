@@ -40,7 +40,7 @@ fn build_info_parses_with_a_prometheus_text_parser() {
         info.labels.get("revision"),
         Some(stamp.git.commit.as_deref().unwrap_or(""))
     );
-    assert_eq!(info.labels.get("dirty").is_some(), true);
+    assert!(info.labels.get("dirty").is_some());
     let started = scrape
         .samples
         .iter()
@@ -51,7 +51,7 @@ fn build_info_parses_with_a_prometheus_text_parser() {
         stamp.process().unwrap().started_at.unwrap().unix_seconds()
     );
     assert!(
-        scrape.docs.get("shipstamp_tests_build_info").is_some(),
+        scrape.docs.contains_key("shipstamp_tests_build_info"),
         "HELP text"
     );
 

@@ -86,7 +86,7 @@ impl Repo {
                     self.dir.display()
                 ))
             })?;
-        self.commit(&id)
+        Ok(self.commit(&id))
     }
 
     /// The full commit for a served id (full or abbreviated), or `None` when the repository
@@ -99,29 +99,26 @@ impl Repo {
             "--end-of-options",
             &format!("{id}^{{commit}}"),
         ]) {
-            Ok(full) => self.commit(&full).map(Some),
-            Err(e) if e.0.is_empty() || e.0.contains("ambiguous") => {
-                if e.0.contains("ambiguous") {
-                    return Err(RepoError(format!(
-                        "the abbreviated id {id} is ambiguous in this repository"
-                    )));
-                }
-                Ok(None)
-            }
+            Ok(full) => Ok(Some(self.commit(&full))),
+            Err(e) if e.0.contains("ambiguous") => Err(RepoError(format!(
+                "the abbreviated id {id} is ambiguous in this repository"
+            ))),
+            // `--quiet` prints nothing for an id the repository does not have.
+            Err(e) if e.0.is_empty() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    fn commit(&self, id: &str) -> Result<Commit, RepoError> {
+    fn commit(&self, id: &str) -> Commit {
         let time = self
             .git(&["show", "-s", "--no-show-signature", "--format=%ct", id])
             .ok()
             .and_then(|t| t.parse().ok())
             .map(Timestamp::from_unix_seconds);
-        Ok(Commit {
+        Commit {
             id: id.to_owned(),
             time,
-        })
+        }
     }
 
     pub(crate) fn relation(&self, served: &str, target: &str) -> Result<Relation, RepoError> {

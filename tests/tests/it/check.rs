@@ -7,9 +7,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use shipstamp_tests::{Reply, StubServer, TempRepo, workspace_binary};
 
-fn cli() -> std::path::PathBuf {
-    workspace_binary("shipstamp-check", "shipstamp")
-}
+use crate::util::{cli, code, text};
 
 fn run(repo: &TempRepo, args: &[&str]) -> Output {
     Command::new(cli())
@@ -19,18 +17,6 @@ fn run(repo: &TempRepo, args: &[&str]) -> Output {
         .arg(repo.path())
         .output()
         .expect("runs")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn json(out: &Output) -> Value {

@@ -195,7 +195,7 @@ fn the_workflows_gate_step_passes_on_match_and_fails_on_drift() {
         ("/b", doc(&new)),
         ("/stale", doc(&old)),
     ]);
-    let cli = workspace_binary("shipstamp-check", "shipstamp");
+    let cli = crate::util::cli();
     let path = format!(
         "{}:{}",
         cli.parent().unwrap().display(),
@@ -220,13 +220,7 @@ fn the_workflows_gate_step_passes_on_match_and_fails_on_drift() {
             .env("PATH", &path);
         cmd.output().unwrap()
     };
-    let text = |o: &std::process::Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
+    let text = crate::util::text;
 
     let ok = gate(&format!(
         "# prod\n{} a\n{} b\n",

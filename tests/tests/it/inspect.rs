@@ -1,32 +1,18 @@
 //! `shipstamp inspect`: the real CLI reading real binaries and running processes.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use shipstamp_tests::{Fixture, TempRepo, workspace_binary};
+use shipstamp_tests::{Fixture, TempRepo};
 
-fn cli() -> PathBuf {
-    workspace_binary("shipstamp-check", "shipstamp")
-}
+use crate::util::{cli, code, stderr, stdout};
 
 fn shipstamp(args: &[&str]) -> Output {
     Command::new(cli())
         .args(args)
         .output()
         .expect("shipstamp runs")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

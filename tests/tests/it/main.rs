@@ -9,3 +9,4 @@ mod fallbacks;
 mod fleet_views;
 mod freshness;
 mod inspect;
+mod util;

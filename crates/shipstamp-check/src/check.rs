@@ -146,6 +146,10 @@ pub struct TargetReport {
     pub reason: Option<String>,
     /// The full commit served (resolved in the repository when it was abbreviated).
     pub commit: Option<String>,
+    /// The served commit's subject line, from the local repository.
+    pub commit_subject: Option<String>,
+    /// The served commit's committer time, from the local repository.
+    pub commit_time: Option<shipstamp::Timestamp>,
     /// The shape of the body.
     pub shape: Option<crate::Shape>,
     /// Package name, when served.
@@ -160,6 +164,8 @@ pub struct TargetReport {
     pub ahead: Option<u64>,
     /// The merge base, when diverged.
     pub merge_base: Option<String>,
+    /// When the served build was made, when served.
+    pub built_at: Option<shipstamp::Timestamp>,
     /// When the serving process started, when served.
     pub started_at: Option<shipstamp::Timestamp>,
     /// Whether the serving process started before the ref's commit was made: the classic
@@ -177,6 +183,8 @@ impl TargetReport {
             status,
             reason: None,
             commit: None,
+            commit_subject: None,
+            commit_time: None,
             shape: None,
             package: None,
             version: None,
@@ -184,6 +192,7 @@ impl TargetReport {
             behind: None,
             ahead: None,
             merge_base: None,
+            built_at: None,
             started_at: None,
             started_before_ref: false,
             exe_replaced: None,
@@ -324,6 +333,7 @@ fn classify(
     let mut report = TargetReport::new(target, Status::Match);
     report.shape = Some(served.shape);
     report.dirty = served.dirty;
+    report.built_at = served.built_at;
     report.started_at = served.started_at;
     report.exe_replaced = served.exe_replaced;
     if let Some((name, version)) = &served.package {
@@ -350,6 +360,8 @@ fn classify(
         }
     };
     report.commit = Some(commit.id.clone());
+    report.commit_subject = commit.subject.clone();
+    report.commit_time = commit.time;
     report.status = match relation {
         Relation::Same => Status::Match,
         Relation::Behind(n) => {

@@ -15,6 +15,8 @@ pub struct Commit {
     pub id: String,
     /// Committer time.
     pub time: Option<Timestamp>,
+    /// The first line of the commit message.
+    pub subject: Option<String>,
 }
 
 /// How a served commit relates to the ref.
@@ -110,14 +112,16 @@ impl Repo {
     }
 
     fn commit(&self, id: &str) -> Commit {
-        let time = self
-            .git(&["show", "-s", "--no-show-signature", "--format=%ct", id])
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .map(Timestamp::from_unix_seconds);
+        // One git process for both facts: time, a newline, then the subject (which git
+        // prints on one line).
+        let facts = self
+            .git(&["show", "-s", "--no-show-signature", "--format=%ct%n%s", id])
+            .unwrap_or_default();
+        let (time, subject) = facts.split_once('\n').unwrap_or((&facts, ""));
         Commit {
             id: id.to_owned(),
-            time,
+            time: time.parse().ok().map(Timestamp::from_unix_seconds),
+            subject: (!subject.is_empty()).then(|| subject.to_owned()),
         }
     }
 

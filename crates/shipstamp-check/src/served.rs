@@ -32,6 +32,8 @@ pub struct Served {
     pub dirty: Option<bool>,
     /// Package name and version, when the shape says.
     pub package: Option<(String, String)>,
+    /// When the served build was made, when the shape says.
+    pub built_at: Option<Timestamp>,
     /// When the serving process started, when the shape says.
     pub started_at: Option<Timestamp>,
     /// Whether the serving process's executable was replaced on disk since it started.
@@ -45,6 +47,7 @@ impl Served {
             commit,
             dirty: None,
             package: None,
+            built_at: None,
             started_at: None,
             exe_replaced: None,
         }
@@ -85,6 +88,7 @@ pub fn parse_served(body: &[u8]) -> Result<Served, String> {
             commit,
             dirty: stamp.git.dirty,
             package: Some((stamp.package.name.clone(), stamp.package.version.clone())),
+            built_at: stamp.build.time,
             started_at: process.as_ref().and_then(|p| p.started_at),
             exe_replaced: process.and_then(|p| p.exe_replaced),
         });
@@ -96,8 +100,14 @@ pub fn parse_served(body: &[u8]) -> Result<Served, String> {
             Some("clean") => Some(false),
             _ => None,
         };
+        // Kubernetes writes `buildDate` as RFC 3339 UTC, as shipstamp does.
+        let built_at = value
+            .get("buildDate")
+            .and_then(Value::as_str)
+            .and_then(|d| d.parse().ok());
         return Ok(Served {
             dirty,
+            built_at,
             ..Served::commit_only(Shape::Kubernetes, commit)
         });
     }

@@ -4,8 +4,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use shipstamp_check::{Commit, Options, Repo, Status, Target, TargetReport, check, exit_code};
+use shipstamp_check::{Commit, Options, Repo, Status, TargetReport, check, exit_code};
 
+use crate::targets::read_targets;
 use crate::{EXIT_DRIFT, EXIT_USAGE};
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +50,7 @@ pub(crate) struct CheckArgs {
 }
 
 /// `500ms`, `30s`, `5m`, `1h`, or a number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => s.split_at(i),
@@ -71,58 +72,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-fn read_targets(args: &CheckArgs) -> Result<Vec<Target>, String> {
-    let mut targets: Vec<Target> = args.urls.iter().map(Target::new).collect();
-    if let Some(file) = &args.targets {
-        let (text, label) = if file.as_os_str() == "-" {
-            let mut text = String::new();
-            io::Read::read_to_string(&mut io::stdin(), &mut text)
-                .map_err(|e| format!("reading targets from stdin: {e}"))?;
-            (text, "stdin".to_owned())
-        } else {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("reading targets from {}: {e}", file.display()))?;
-            (text, file.display().to_string())
-        };
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (url, name) = match line.split_once(char::is_whitespace) {
-                Some((url, name)) => (url, Some(name.trim())),
-                None => (line, None),
-            };
-            if !is_http_url(url) {
-                return Err(format!(
-                    "{label}:{}: {url:?} is not an http:// or https:// URL",
-                    n + 1
-                ));
-            }
-            targets.push(match name {
-                Some(name) => Target::named(url, name),
-                None => Target::new(url),
-            });
-        }
-    }
-    if let Some(bad) = args.urls.iter().find(|u| !is_http_url(u)) {
-        return Err(format!("{bad:?} is not an http:// or https:// URL"));
-    }
-    if targets.is_empty() {
-        return Err("no targets: give URLs, or --targets FILE".into());
-    }
-    Ok(targets)
-}
-
-fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("http://")
-        .or_else(|| s.strip_prefix("https://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-}
-
 pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match read_targets(args) {
+    let targets = match read_targets(&args.urls, args.targets.as_deref()) {
         Ok(t) => t,
         Err(why) => {
             eprintln!("shipstamp check: {why}");
@@ -220,11 +171,11 @@ struct Waited {
     seconds: f64,
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[..id.len().min(7)]
 }
 
-fn label(r: &TargetReport) -> String {
+pub(crate) fn label(r: &TargetReport) -> String {
     match (r.status, r.behind, r.ahead) {
         (Status::Behind, Some(n), _) => format!("behind {n}"),
         (Status::Ahead, _, Some(n)) => format!("ahead {n}"),
@@ -364,6 +315,7 @@ fn write_json(
         name: &'a str,
         commit: &'a str,
         commit_time: Option<shipstamp::Timestamp>,
+        subject: Option<&'a str>,
     }
     #[derive(serde::Serialize)]
     struct Wait {
@@ -387,6 +339,7 @@ fn write_json(
             name: ref_name,
             commit: &reference.id,
             commit_time: reference.time,
+            subject: reference.subject.as_deref(),
         },
         targets: reports,
         wait: waited.map(|w| Wait {

@@ -4,6 +4,9 @@
 //! decide (unreachable, invalid response, unknown commit, no stamp), 64 usage error.
 
 mod check_cmd;
+#[cfg(feature = "dashboard")]
+mod dashboard;
+mod targets;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -36,6 +39,11 @@ enum Command {
     /// running it. Exit 0: stamp read (and, with --pid, the process runs what is on disk);
     /// 1: with --pid, a restart is needed; 2: no stamp or unreadable; 64: usage.
     Inspect(InspectArgs),
+    /// Serve a live page of what every target runs against a git ref: one row per target,
+    /// drift first, grouped by commit, updated every --interval; its data at /api/fleet.json.
+    /// With --once --html FILE, write the page once and exit with check's exit code.
+    #[cfg(feature = "dashboard")]
+    Dashboard(dashboard::DashboardArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +73,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check_cmd::run(&args, &mut out),
         Command::Inspect(args) => inspect(&args, &mut out),
+        #[cfg(feature = "dashboard")]
+        Command::Dashboard(args) => dashboard::run(&args, &mut out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -103,6 +103,39 @@ impl Fixture {
         }
     }
 
+    /// Writes `examples/axum-service` (its `main.rs` and `build.rs`, as they are in this
+    /// workspace) into `dir` as the package `name`: a real service to build at any commit.
+    pub fn write_axum_service(dir: &Path, name: &str) -> Fixture {
+        let fixture = Fixture::write_with_build_rs(
+            dir,
+            name,
+            include_str!("../../examples/axum-service/build.rs"),
+        );
+        let integrations = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../integrations")
+            .canonicalize()
+            .expect("integrations dir");
+        let manifest_path = dir.join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest_path).expect("manifest");
+        let manifest = manifest.replacen(
+            "[dependencies]\n",
+            &format!(
+                "[dependencies]\nshipstamp-axum = {{ path = {:?} }}\n\
+                 axum = {{ version = \"0.8\", default-features = false, features = [\"http1\", \"tokio\"] }}\n\
+                 tokio = {{ version = \"1.38\", features = [\"rt-multi-thread\", \"net\", \"macros\", \"signal\"] }}\n",
+                integrations.join("shipstamp-axum")
+            ),
+            1,
+        );
+        std::fs::write(&manifest_path, manifest).expect("write manifest");
+        std::fs::write(
+            dir.join("src/main.rs"),
+            include_str!("../../examples/axum-service/src/main.rs"),
+        )
+        .expect("write main.rs");
+        fixture
+    }
+
     /// The crate directory.
     pub fn dir(&self) -> &Path {
         &self.dir

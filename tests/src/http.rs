@@ -30,7 +30,8 @@ impl HttpResponse {
 }
 
 /// One HTTP/1.1 request over a fresh loopback connection (`Connection: close`), with a
-/// 10-second timeout. Enough for tests: `Content-Length` bodies, no chunking, no TLS.
+/// 10-second timeout. Enough for tests: `Content-Length` bodies (or a body up to the close),
+/// no chunking, no TLS.
 pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -39,11 +40,16 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Ht
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     )?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+    let mut chunk = [0u8; 8192];
+    let split = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        match stream.read(&mut chunk)? {
+            0 => return Err(std::io::Error::other("no end of headers")),
+            n => raw.extend_from_slice(&chunk[..n]),
+        }
+    };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
@@ -51,13 +57,34 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Ht
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    let mut body = raw.split_off(split + 4);
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    match length {
+        // Some servers (Chromium's DevTools) keep the connection open despite `close`.
+        _ if method == "HEAD" => body.clear(),
+        Some(length) => {
+            while body.len() < length {
+                match stream.read(&mut chunk)? {
+                    0 => break,
+                    n => body.extend_from_slice(&chunk[..n]),
+                }
+            }
+            body.truncate(length);
+        }
+        None => {
+            stream.read_to_end(&mut body)?;
+        }
+    }
     Ok(HttpResponse {
         status,
         headers,
-        body: raw[split + 4..].to_vec(),
+        body,
     })
 }

@@ -5,12 +5,14 @@
 //! This crate (unpublished) holds shipstamp's end-to-end tests and their helpers: real
 //! temporary git repositories ([`TempRepo`]), fixture service crates built with real cargo
 //! ([`Fixture`]), service processes on loopback ([`Service`]), a minimal HTTP client
-//! ([`request`]) and a misbehaving-on-demand HTTP server ([`StubServer`]).
+//! ([`request`]), a misbehaving-on-demand HTTP server ([`StubServer`]) and headless Chromium
+//! ([`Browser`]).
 
 // The README shows a whole `build.rs`, so its example has `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
 mod axum_server;
+mod browser;
 mod fixture;
 mod http;
 mod repo;
@@ -18,6 +20,7 @@ mod service;
 mod stub;
 
 pub use axum_server::serve_axum;
+pub use browser::{Browser, Page};
 pub use fixture::{Build, Fixture};
 pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};

@@ -45,9 +45,17 @@ impl Service {
     /// Starts `binary` with `LISTEN_ADDR=127.0.0.1:0` (plus `envs`) and waits for the
     /// `listening on http://ADDR` line it prints once bound.
     pub fn start(binary: &Path, envs: &[(&str, &str)]) -> Service {
-        let mut child = Command::new(binary)
-            .env("LISTEN_ADDR", "127.0.0.1:0")
-            .envs(envs.iter().copied())
+        let mut cmd = Command::new(binary);
+        cmd.env("LISTEN_ADDR", "127.0.0.1:0")
+            .envs(envs.iter().copied());
+        Service::spawn(cmd)
+    }
+
+    /// Starts `cmd` and waits for the `listening on http://ADDR` line it prints to stderr once
+    /// bound (as the examples and `shipstamp dashboard` do).
+    pub fn spawn(mut cmd: Command) -> Service {
+        let binary = Path::new(cmd.get_program()).to_path_buf();
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -79,6 +87,14 @@ impl Service {
             addr,
             startup,
         }
+    }
+}
+
+impl Service {
+    /// Stops the process now (as a crash or a `kill -9` would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -63,13 +63,24 @@ impl Browser {
                     exe.display()
                 )
             });
+        // Read stderr on a thread, so a browser that never gets to listening fails the test
+        // instead of hanging it.
         let stderr = child.stderr.take().expect("piped");
-        let mut lines = BufReader::new(stderr).lines();
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
         let mut seen = Vec::new();
         let devtools_port = loop {
-            let Some(Ok(line)) = lines.next() else {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = lines_rx.recv_timeout(left) else {
                 let _ = child.kill();
-                panic!("chromium exited before DevTools listened: {seen:#?}");
+                panic!("chromium did not open DevTools within 60 s; it said: {seen:#?}");
             };
             // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
             if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
@@ -78,7 +89,8 @@ impl Browser {
             }
             seen.push(line);
         };
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep draining what it writes later, so it never blocks on a full pipe.
+        std::thread::spawn(move || lines_rx.into_iter().for_each(drop));
         Browser {
             child,
             devtools_port,

@@ -261,3 +261,249 @@ fn the_workflows_gate_step_passes_on_match_and_fails_on_drift() {
     assert_eq!(bad.status.code(), Some(64), "{}", text(&bad));
     assert!(text(&bad).contains("usage error"), "{}", text(&bad));
 }
+
+/// A Prometheus server (Debian's `prometheus`, installed by `.ci/run`) on loopback, killed on
+/// drop.
+struct Prometheus {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(config: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let exe = std::env::var_os("SHIPSTAMP_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
+        let child = Command::new(&exe)
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {exe:?} ({e}): this test needs Prometheus (`apt-get install prometheus`, or SHIPSTAMP_PROMETHEUS=path)")
+            });
+        let prometheus = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        prometheus.wait_until(|p| {
+            shipstamp_tests::request(p.addr, "GET", "/-/ready").is_ok_and(|r| r.status == 200)
+        });
+        prometheus
+    }
+
+    /// Polls `ready` for at most 60 s (a loaded CI machine); not a speed claim.
+    fn wait_until(&self, ready: impl Fn(&Prometheus) -> bool) {
+        let start = std::time::Instant::now();
+        while !ready(self) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "Prometheus never got there"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// The `data.result` of an instant query; panics on a PromQL error.
+    fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/v1/query?query={}", percent_encode(promql));
+        let res = shipstamp_tests::request(self.addr, "GET", &path).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(body["status"], "success", "{promql}: {body}");
+        body["data"]["result"].as_array().unwrap().clone()
+    }
+
+    /// The single value of a query that yields one sample.
+    fn scalar(&self, promql: &str) -> f64 {
+        let result = self.query(promql);
+        assert_eq!(result.len(), 1, "{promql}: {result:?}");
+        result[0]["value"][1].as_str().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn grafana_panels_and_alerts_answer_in_a_real_prometheus() {
+    let rules = workspace().join("integrations/prometheus/alerts.yml");
+    let promtool = Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .arg(&rules)
+        .output()
+        .expect("promtool runs (apt-get install prometheus)");
+    assert!(
+        promtool.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promtool.stdout)
+    );
+
+    let axum = shipstamp_tests::Service::start(
+        &workspace_binary("example-axum-service", "example-axum-service"),
+        &[],
+    );
+    let actix = shipstamp_tests::Service::start(
+        &workspace_binary("example-actix-service", "example-actix-service"),
+        &[],
+    );
+    let dirty_services = [&axum, &actix]
+        .iter()
+        .filter(|s| {
+            let version = shipstamp_tests::request(s.addr, "GET", "/version").unwrap();
+            shipstamp::Stamp::from_slice(&version.body)
+                .unwrap()
+                .git
+                .dirty
+                == Some(true)
+        })
+        .count();
+    let prometheus = Prometheus::start(&format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{rules:?}]\n\
+         scrape_configs:\n  - job_name: examples\n    static_configs:\n      - targets: [\"{}\", \"{}\"]\n",
+        axum.addr, actix.addr
+    ));
+    prometheus.wait_until(|p| p.query(r#"{__name__=~".+_build_info", package!=""}"#).len() == 2);
+
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            workspace().join("integrations/prometheus/grafana-dashboard.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Grafana's "All" for a multi-value regex variable.
+    let all = |expr: &str| expr.replace("$package", ".*");
+    let panel = |title: &str| -> Vec<String> {
+        dash["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["title"] == title)
+            .flat_map(|p| p["targets"].as_array().unwrap().iter())
+            .map(|t| all(t["expr"].as_str().unwrap()))
+            .collect()
+    };
+    let one = |title: &str| -> String {
+        let exprs = panel(title);
+        assert_eq!(exprs.len(), 1, "{title}: {exprs:?}");
+        exprs[0].clone()
+    };
+    // Both examples are built from this workspace's one commit.
+    assert_eq!(
+        prometheus.scalar(&one("Distinct commits in the fleet")),
+        1.0
+    );
+    assert_eq!(prometheus.scalar(&one("Instances")), 2.0);
+    assert_eq!(
+        prometheus.scalar(&one("Dirty builds running")),
+        dirty_services as f64
+    );
+    let per_commit = prometheus.query(&one("Which instances run which commit"));
+    let mut packages: Vec<&str> = per_commit
+        .iter()
+        .map(|s| s["metric"]["package"].as_str().unwrap())
+        .collect();
+    packages.sort();
+    assert_eq!(packages, ["example-actix-service", "example-axum-service"]);
+    let table = panel("Instance → commit → start time");
+    assert_eq!(table.len(), 2);
+    let rows = prometheus.query(&table[0]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let instances: Vec<String> = rows
+        .iter()
+        .map(|r| r["metric"]["instance"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(instances.contains(&axum.addr.to_string()), "{instances:?}");
+    let starts = prometheus.query(&table[1]);
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    let now_ms = shipstamp::Timestamp::now().unix_seconds() as f64 * 1000.0;
+    for s in &starts {
+        let started: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+        assert!(
+            (now_ms - 3_600_000.0..=now_ms + 1000.0).contains(&started),
+            "start time in ms, within the last hour: {s}"
+        );
+    }
+    assert_eq!(
+        prometheus
+            .query(&one("Commit per instance over time"))
+            .len(),
+        2
+    );
+    // The `package` variable's own query, through the label values API.
+    let path = format!(
+        "/api/v1/label/package/values?match[]={}",
+        percent_encode(r#"{__name__=~".+_build_info", package!=""}"#)
+    );
+    let values: serde_json::Value = serde_json::from_slice(
+        &shipstamp_tests::request(prometheus.addr, "GET", &path)
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        values["data"],
+        serde_json::json!(["example-actix-service", "example-axum-service"])
+    );
+
+    // The alert rules, loaded and evaluated: one commit, so no FleetRunsSeveralCommits;
+    // DirtyBuildInProduction exactly when a service was built dirty.
+    prometheus.wait_until(|p| {
+        let res = shipstamp_tests::request(p.addr, "GET", "/api/v1/rules").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+        body["data"]["groups"][0]["rules"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["health"] == "ok"))
+    });
+    let yaml = yaml_rust2::YamlLoader::load_from_str(&std::fs::read_to_string(&rules).unwrap())
+        .expect("valid YAML");
+    let expr = |alert: &str| -> String {
+        yaml[0]["groups"][0]["rules"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find(|r| r["alert"].as_str() == Some(alert))
+            .and_then(|r| r["expr"].as_str())
+            .unwrap_or_else(|| panic!("no alert {alert}"))
+            .to_owned()
+    };
+    assert!(
+        prometheus
+            .query(&expr("FleetRunsSeveralCommits"))
+            .is_empty()
+    );
+    assert_eq!(
+        prometheus.query(&expr("DirtyBuildInProduction")).len(),
+        dirty_services
+    );
+}

@@ -455,6 +455,10 @@ fn bad_input_gets_a_reason_and_the_documented_exit_code() {
             "not-url.txt:1",
         ),
         (vec!["--ref", "HEAD", "ftp://x/version"], "ftp://x"),
+        (
+            vec!["--targets", t, "--ref", "HEAD", "--interval", "0s"],
+            "at least 100ms",
+        ),
     ] {
         let out = run(&args);
         assert_eq!(code(&out), 64, "{args:?}: {}", text(&out));

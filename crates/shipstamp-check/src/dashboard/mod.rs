@@ -31,6 +31,9 @@ const PAGE: &str = include_str!("page.html");
 /// Where the page's data goes: `null` on the live page (it polls), the document on a static one.
 const DATA_SLOT: &str = r#"<script id="fleet-data" type="application/json">null</script>"#;
 
+/// A shorter interval would have the dashboard hammer the fleet it watches.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct DashboardArgs {
     /// Version endpoints to show (http:// or https:// URLs), besides those in --targets.
@@ -123,6 +126,10 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
             return Ok(EXIT_USAGE);
         }
     };
+    if !args.once && args.interval < MIN_INTERVAL {
+        eprintln!("shipstamp dashboard: --interval must be at least 100ms");
+        return Ok(EXIT_USAGE);
+    }
     let repo = Repo::open(&args.repo)?;
     let reference = repo.resolve_ref(&args.reference)?;
     let mut rounds = Rounds {
@@ -185,6 +192,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
         let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, app).await
     })?;
+    // Serving ends only with an error (or a signal, which ends the process).
     Ok(EXIT_UNDECIDED)
 }
 

@@ -199,17 +199,28 @@ fn detail(r: &TargetReport, ref_name: &str) -> String {
         ),
         _ => r.reason.clone().unwrap_or_default(),
     };
+    for note in restart_notes(r, ref_name) {
+        d.push_str("; ");
+        d.push_str(&note);
+    }
+    d
+}
+
+/// The signs that a target needs a restart, as sentences: one wording for `check` and the
+/// dashboard.
+pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
+    let mut notes = Vec::new();
     if r.started_before_ref && r.status != Status::Match {
         if let Some(t) = r.started_at {
-            d.push_str(&format!(
-                "; process started {t}, before {ref_name}'s commit (never restarted?)"
+            notes.push(format!(
+                "process started {t}, before {ref_name}'s commit (never restarted?)"
             ));
         }
     }
     if r.exe_replaced == Some(true) {
-        d.push_str("; its executable was replaced on disk: restart pending");
+        notes.push("its executable was replaced on disk: restart pending".into());
     }
-    d
+    notes
 }
 
 fn paint(status: Status, text: &str, color: bool) -> String {

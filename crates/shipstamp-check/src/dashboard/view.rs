@@ -7,7 +7,7 @@ use serde::Serialize;
 use shipstamp::Timestamp;
 use shipstamp_check::{Commit, Status, Target, TargetReport, exit_code};
 
-use crate::check_cmd::{label, short};
+use crate::check_cmd::{label, restart_notes, short};
 
 pub(crate) const SCHEMA: &str = "shipstamp-dashboard/v1";
 
@@ -206,14 +206,7 @@ fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
             "{ahead} ahead, {behind} behind {ref_name}; merge base {base}"
         ));
     }
-    if r.started_before_ref && r.status != Status::Match {
-        notes.push(format!(
-            "started before {ref_name}'s commit was made: never restarted?"
-        ));
-    }
-    if r.exe_replaced == Some(true) {
-        notes.push("its executable was replaced on disk: restart pending".into());
-    }
+    notes.extend(restart_notes(r, ref_name));
     notes
 }
 

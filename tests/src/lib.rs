@@ -24,5 +24,5 @@ pub use browser::{Browser, Page};
 pub use fixture::{Build, Fixture};
 pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};
-pub use service::{Service, workspace_binary};
+pub use service::{Service, spawn_fresh_binary, workspace_binary};
 pub use stub::{Reply, StubServer};

@@ -31,6 +31,22 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     workspace.join("target/debug").join(bin)
 }
 
+/// `cmd.spawn()`, retried while the executable is "busy". A binary this test process has just
+/// copied can still be open for writing, for a moment, in a child that another test thread
+/// forked before it exec'd (rust-lang/rust#114554); exec of the copy then fails with ETXTBSY.
+pub fn spawn_fresh_binary(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            spawned => return spawned,
+        }
+    }
+}
+
 /// A service process listening on loopback, killed on drop.
 #[derive(Debug)]
 pub struct Service {
@@ -55,12 +71,10 @@ impl Service {
     /// bound (as the examples and `shipstamp dashboard` do).
     pub fn spawn(mut cmd: Command) -> Service {
         let binary = Path::new(cmd.get_program()).to_path_buf();
-        let mut child = cmd
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("service starts");
+            .stderr(Stdio::piped());
+        let mut child = spawn_fresh_binary(&mut cmd).expect("service starts");
         let stderr = child.stderr.take().expect("piped");
         let mut lines = BufReader::new(stderr).lines();
         let mut startup = Vec::new();

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use shipstamp_tests::{Fixture, TempRepo};
+use shipstamp_tests::{Fixture, TempRepo, spawn_fresh_binary};
 
 #[test]
 fn release_binary_carries_a_readable_section_and_no_secrets() {
@@ -68,12 +68,13 @@ fn exe_replaced_turns_true_when_the_binary_is_replaced_under_a_running_process()
     let installed = dir.path().join("installed-svc");
     std::fs::copy(fx.binary("debug"), &installed).unwrap();
 
-    let mut child = Command::new(&installed)
-        .arg("--again")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_fresh_binary(
+        Command::new(&installed)
+            .arg("--again")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped()),
+    )
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let before = shipstamp::Stamp::from_json(&lines.next().unwrap().unwrap()).unwrap();
     let process = before.process().unwrap();

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use shipstamp_tests::{Fixture, TempRepo};
+use shipstamp_tests::{Fixture, TempRepo, spawn_fresh_binary};
 
 use crate::util::{cli, code, stderr, stdout};
 
@@ -123,12 +123,13 @@ fn inspect_pid_says_restart_needed_once_the_binary_on_disk_changes() {
     std::fs::copy(fx.binary("debug"), &installed).unwrap();
 
     // Runs until it reads a line; prints its stamp first so we know it is up.
-    let mut child = Command::new(&installed)
-        .arg("--again")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_fresh_binary(
+        Command::new(&installed)
+            .arg("--again")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    )
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     lines.next().unwrap().unwrap();
     let pid = child.id().to_string();

@@ -18,7 +18,7 @@ fn release_cli() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&workspace)
-        .args(["build", "--release", "-p", "shipstamp-check"])
+        .args(["build", "--release", "-p", "shipstamp-cli"])
         .output()
         .expect("cargo runs");
     assert!(

@@ -7,7 +7,7 @@ use shipstamp_tests::workspace_binary;
 
 /// The `shipstamp` binary of this workspace, built once per test run.
 pub(crate) fn cli() -> PathBuf {
-    workspace_binary("shipstamp-check", "shipstamp")
+    workspace_binary("shipstamp-cli", "shipstamp")
 }
 
 /// The exit code; panics when the process was killed by a signal.

@@ -4,7 +4,6 @@
 //! decide (unreachable, invalid response, unknown commit, no stamp), 64 usage error.
 
 mod check_cmd;
-#[cfg(feature = "dashboard")]
 mod dashboard;
 mod targets;
 
@@ -42,8 +41,7 @@ enum Command {
     /// Serve a live page of what every target runs against a git ref: one row per target,
     /// drift first, grouped by commit, updated every --interval; its data at /api/fleet.json.
     /// With --once --html FILE, write the page once and exit with check's exit code.
-    #[cfg(feature = "dashboard")]
-    Dashboard(dashboard::DashboardArgs),
+        Dashboard(dashboard::DashboardArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,8 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check_cmd::run(&args, &mut out),
         Command::Inspect(args) => inspect(&args, &mut out),
-        #[cfg(feature = "dashboard")]
-        Command::Dashboard(args) => dashboard::run(&args, &mut out),
+                Command::Dashboard(args) => dashboard::run(&args, &mut out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

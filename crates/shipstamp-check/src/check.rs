@@ -1,17 +1,15 @@
 //! Holding live targets against a git ref.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::repo::{Commit, Relation, Repo, RepoError};
-use crate::served::{Served, parse_served};
+use crate::repo::{Commit, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::served::{Served, ServedShape, parse_served};
 
 /// A target's status against the ref.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Status {
     /// It serves the ref's commit.
@@ -63,7 +61,7 @@ impl Status {
 }
 
 /// A target to check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Target {
     /// The version endpoint's URL.
@@ -133,7 +131,7 @@ impl Options {
 }
 
 /// One target's result.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TargetReport {
     /// The URL checked.
@@ -151,7 +149,7 @@ pub struct TargetReport {
     /// The served commit's committer time, from the local repository.
     pub commit_time: Option<shipstamp::Timestamp>,
     /// The shape of the body.
-    pub shape: Option<crate::Shape>,
+    pub shape: Option<ServedShape>,
     /// Package name, when served.
     pub package: Option<String>,
     /// Package version, when served.
@@ -219,114 +217,264 @@ pub fn exit_code(reports: &[TargetReport]) -> u8 {
     }
 }
 
-/// Checks every target against `reference`, `options.concurrency` at a time. Results come back
-/// in the order of `targets`.
+/// Checks every target against `reference` once: [`Checker::check`] with a checker made for
+/// this call. Results come back in the order of `targets`.
 pub fn check(
     targets: &[Target],
     repo: &Repo,
     reference: &Commit,
     options: &Options,
-) -> Vec<TargetReport> {
-    let fetcher = Fetcher::new(options.timeout);
-    let git = GitAnswers::new(repo, reference);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<TargetReport>>> = Mutex::new(vec![None; targets.len()]);
-    let workers = options.concurrency.clamp(1, targets.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(target) = targets.get(i) else { break };
-                    let report = check_one(&fetcher, target, &git, reference, options);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(report);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .zip(targets)
-        .map(|(r, t)| {
-            r.unwrap_or_else(|| {
-                TargetReport::failed(t, Status::InvalidResponse, "not checked".into())
-            })
-        })
-        .collect()
+) -> Result<Vec<TargetReport>, RepoError> {
+    Checker::new(repo.clone(), options.clone()).check(targets, reference)
 }
 
-/// What git says about a served commit id: its full commit, and how it relates to the ref.
-type Answer = Result<Option<(Commit, Relation)>, String>;
-
-/// Git's answers, once per distinct served id: a fleet serves a handful of commits, and each
-/// answer costs a few `git` processes.
-struct GitAnswers<'a> {
-    repo: &'a Repo,
-    reference: &'a Commit,
-    answers: Mutex<HashMap<String, Answer>>,
+/// Checks targets against a ref, round after round: one HTTP agent, and git's answers kept
+/// across rounds.
+///
+/// What git says about a commit does not change, so each served commit is looked up once and
+/// each (served commit, ref commit) pair is counted once. In steady state, when nothing served
+/// changes and the ref does not move, a round (resolving the ref, then checking) starts one
+/// `git` process, whatever the number of targets and commits. A served commit the repository
+/// lacks is asked about again once the repository changes (a fetch, a commit, a new pack).
+///
+/// ```no_run
+/// use shipstamp_check::{Checker, Options, Repo, Status, Target};
+///
+/// let mut checker = Checker::new(Repo::open(".")?, Options::default());
+/// let targets = [Target::new("https://orders-1.internal/version")];
+/// loop {
+///     let reference = checker.resolve_ref("origin/main")?;
+///     let reports = checker.check(&targets, &reference)?;
+///     let matching = reports.iter().filter(|r| r.status == Status::Match).count();
+///     println!("{matching} of {} match", reports.len());
+///     std::thread::sleep(std::time::Duration::from_secs(5));
+/// }
+/// # Ok::<(), shipstamp_check::RepoError>(())
+/// ```
+#[derive(Debug)]
+pub struct Checker {
+    repo: Repo,
+    options: Options,
+    fetcher: Fetcher,
+    /// Served ids (as served) the repository has, with their full commit.
+    found: HashMap<String, String>,
+    /// Time and subject of full commit ids.
+    commits: HashMap<String, Commit>,
+    /// (served commit, ref commit) → relation.
+    relations: HashMap<(String, String), Relation>,
+    /// Served ids the repository did not resolve, as of `not_found_state`.
+    not_found: HashMap<String, Lookup>,
+    not_found_state: Option<RepoState>,
 }
 
-impl<'a> GitAnswers<'a> {
-    fn new(repo: &'a Repo, reference: &'a Commit) -> Self {
-        GitAnswers {
+/// Why a target gave no version document: its status and the reason.
+type Failure = (Status, String);
+
+/// What git says about one served id, for one round.
+enum Answer {
+    Found { commit: Commit, relation: Relation },
+    NotFound(Lookup),
+}
+
+impl Checker {
+    /// A checker for targets built from `repo`.
+    pub fn new(repo: Repo, options: Options) -> Checker {
+        Checker {
+            fetcher: Fetcher::new(options.timeout),
             repo,
-            reference,
-            answers: Mutex::default(),
+            options,
+            found: HashMap::new(),
+            commits: HashMap::new(),
+            relations: HashMap::new(),
+            not_found: HashMap::new(),
+            not_found_state: None,
         }
     }
 
-    fn about(&self, served_id: &str) -> Answer {
-        if let Some(answer) = self.lock().get(served_id) {
-            return answer.clone();
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Resolves `name` to a commit, as [`Repo::resolve_ref`] does; the commit's time and
+    /// subject are asked once per commit, so this starts one `git` process when the ref has
+    /// not moved.
+    pub fn resolve_ref(&mut self, name: &str) -> Result<Commit, RepoError> {
+        let id = self.repo.resolve_ref_id(name)?;
+        self.learn_facts(std::slice::from_ref(&id))?;
+        Ok(self.commit(&id))
+    }
+
+    /// Checks every target against `reference`, [`Options::concurrency`] at a time. Results
+    /// come back in the order of `targets`.
+    ///
+    /// A target that does not answer, or answers something that is not a version document, is
+    /// a report with that status. The error is for the repository: git failed (it is missing,
+    /// the repository is damaged or gone), and no target can be judged.
+    pub fn check(
+        &mut self,
+        targets: &[Target],
+        reference: &Commit,
+    ) -> Result<Vec<TargetReport>, RepoError> {
+        let served = self.fetch_all(targets);
+        let mut ids: Vec<&str> = served
+            .iter()
+            .filter_map(|s| s.as_ref().ok().map(|s| s.commit.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let answers = self.answers(&ids, &reference.id)?;
+        Ok(targets
+            .iter()
+            .zip(&served)
+            .map(|(target, served)| match served {
+                Ok(served) => judge(
+                    target,
+                    served,
+                    &answers[served.commit.as_str()],
+                    reference,
+                    &self.options,
+                ),
+                Err((status, why)) => TargetReport::failed(target, *status, why.clone()),
+            })
+            .collect())
+    }
+
+    /// Fetches and parses every target, `concurrency` at a time, in the order of `targets`.
+    fn fetch_all(&self, targets: &[Target]) -> Vec<Result<Served, Failure>> {
+        let next = AtomicUsize::new(0);
+        let workers = self.options.concurrency.clamp(1, targets.len().max(1));
+        let mut done: Vec<(usize, Result<Served, Failure>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(target) = targets.get(i) else { break };
+                            mine.push((i, self.fetch_one(target)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        // Every index was taken by exactly one worker.
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn fetch_one(&self, target: &Target) -> Result<Served, Failure> {
+        let body = self.fetcher.get(&target.url).map_err(|e| match e {
+            FetchError::Unreachable(why) => (Status::Unreachable, why),
+            FetchError::Invalid(why) => (Status::InvalidResponse, why),
+        })?;
+        parse_served(&body).map_err(|e| (Status::InvalidResponse, e.to_string()))
+    }
+
+    /// What git says about each served id against `reference`, asking git only what it has
+    /// not answered before.
+    fn answers<'a>(
+        &mut self,
+        ids: &[&'a str],
+        reference: &str,
+    ) -> Result<HashMap<&'a str, Answer>, RepoError> {
+        // Ids the repository lacked are asked again once it has changed.
+        if !self.not_found.is_empty() && self.not_found_state != Some(self.repo.state()) {
+            self.not_found.clear();
         }
-        // Two workers may ask at once; both get the same answer, one is kept.
-        let answer = self.ask(served_id).map_err(|e| e.to_string());
-        self.lock().insert(served_id.to_owned(), answer.clone());
-        answer
+        let new: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.found.contains_key(*id) && !self.not_found.contains_key(*id))
+            .collect();
+        if !new.is_empty() {
+            let state = self.repo.state();
+            for (id, lookup) in new.iter().zip(self.repo.lookup(&new)?) {
+                match lookup {
+                    Lookup::Found(full) => {
+                        self.found.insert((*id).to_owned(), full);
+                    }
+                    other => {
+                        if self.not_found.is_empty() {
+                            self.not_found_state = Some(state);
+                        }
+                        self.not_found.insert((*id).to_owned(), other);
+                    }
+                }
+            }
+        }
+        let mut full: Vec<String> = ids
+            .iter()
+            .filter_map(|id| self.found.get(*id).cloned())
+            .collect();
+        full.sort_unstable();
+        full.dedup();
+        self.learn_facts(&full)?;
+        let mut answers = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let answer = match self.found.get(*id).cloned() {
+                Some(full) => {
+                    let key = (full.clone(), reference.to_owned());
+                    let relation = match self.relations.get(&key) {
+                        Some(relation) => relation.clone(),
+                        None => {
+                            let relation = self.repo.relation(&full, reference)?;
+                            self.relations.insert(key, relation.clone());
+                            relation
+                        }
+                    };
+                    Answer::Found {
+                        commit: self.commit(&full),
+                        relation,
+                    }
+                }
+                None => {
+                    Answer::NotFound(self.not_found.get(*id).cloned().unwrap_or(Lookup::Missing))
+                }
+            };
+            answers.insert(*id, answer);
+        }
+        Ok(answers)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Answer>> {
-        self.answers.lock().unwrap_or_else(|p| p.into_inner())
+    /// Makes sure the time and subject of each full commit id are known.
+    fn learn_facts(&mut self, ids: &[String]) -> Result<(), RepoError> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.commits.contains_key(*id))
+            .cloned()
+            .collect();
+        for commit in self.repo.commit_facts(&missing)? {
+            self.commits.insert(commit.id.clone(), commit);
+        }
+        Ok(())
     }
 
-    fn ask(&self, served_id: &str) -> Result<Option<(Commit, Relation)>, RepoError> {
-        let Some(commit) = self.repo.find_commit(served_id)? else {
-            return Ok(None);
-        };
-        let relation = self.repo.relation(&commit.id, &self.reference.id)?;
-        Ok(Some((commit, relation)))
+    /// The commit `id` with whatever facts are known.
+    fn commit(&self, id: &str) -> Commit {
+        self.commits.get(id).cloned().unwrap_or_else(|| Commit {
+            id: id.to_owned(),
+            time: None,
+            subject: None,
+        })
     }
 }
 
-fn check_one(
-    fetcher: &Fetcher,
-    target: &Target,
-    git: &GitAnswers<'_>,
-    reference: &Commit,
-    options: &Options,
-) -> TargetReport {
-    let body = match fetcher.get(&target.url) {
-        Ok(body) => body,
-        Err(FetchError::Unreachable(why)) => {
-            return TargetReport::failed(target, Status::Unreachable, why);
-        }
-        Err(FetchError::Invalid(why)) => {
-            return TargetReport::failed(target, Status::InvalidResponse, why);
-        }
-    };
-    let served = match parse_served(&body) {
-        Ok(served) => served,
-        Err(why) => return TargetReport::failed(target, Status::InvalidResponse, why),
-    };
-    classify(target, &served, git, reference, options)
-}
-
-fn classify(
+/// The report for one target that served a document, from git's answer about its commit.
+fn judge(
     target: &Target,
     served: &Served,
-    git: &GitAnswers<'_>,
+    answer: &Answer,
     reference: &Commit,
     options: &Options,
 ) -> TargetReport {
@@ -342,20 +490,25 @@ fn classify(
     }
     report.started_before_ref =
         matches!((served.started_at, reference.time), (Some(s), Some(r)) if s < r);
-    let (commit, relation) = match git.about(&served.commit) {
-        Ok(Some(answer)) => answer,
-        Ok(None) => {
+    let (commit, relation) = match answer {
+        Answer::Found { commit, relation } => (commit, relation),
+        Answer::NotFound(lookup) => {
             report.status = Status::UnknownCommit;
             report.commit = Some(served.commit.clone());
-            report.reason = Some(format!(
-                "{} is not in the local repository (git fetch?)",
-                served.commit
-            ));
-            return report;
-        }
-        Err(why) => {
-            report.status = Status::UnknownCommit;
-            report.reason = Some(why);
+            report.reason = Some(match lookup {
+                Lookup::Ambiguous => format!(
+                    "the abbreviated id {} names several commits in the local repository",
+                    served.commit
+                ),
+                Lookup::NotACommit(kind) => format!(
+                    "{} names a {kind} in the local repository, not a commit",
+                    served.commit
+                ),
+                Lookup::Missing | Lookup::Found(_) => format!(
+                    "{} is not in the local repository (git fetch?)",
+                    served.commit
+                ),
+            });
             return report;
         }
     };
@@ -365,11 +518,11 @@ fn classify(
     report.status = match relation {
         Relation::Same => Status::Match,
         Relation::Behind(n) => {
-            report.behind = Some(n);
+            report.behind = Some(*n);
             Status::Behind
         }
         Relation::Ahead(n) => {
-            report.ahead = Some(n);
+            report.ahead = Some(*n);
             Status::Ahead
         }
         Relation::Diverged {
@@ -377,9 +530,9 @@ fn classify(
             ahead,
             behind,
         } => {
-            report.merge_base = merge_base;
-            report.ahead = Some(ahead);
-            report.behind = Some(behind);
+            report.merge_base = merge_base.clone();
+            report.ahead = Some(*ahead);
+            report.behind = Some(*behind);
             Status::Diverged
         }
     };

@@ -15,6 +15,7 @@ pub(crate) enum FetchError {
     Invalid(String),
 }
 
+#[derive(Debug)]
 pub(crate) struct Fetcher {
     agent: ureq::Agent,
 }

@@ -3,8 +3,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection};
+use object::ReadCache;
+use object::read::ReadRef;
 use shipstamp::Stamp;
+
+use crate::section;
 
 /// Why no stamp could be read.
 #[derive(Debug)]
@@ -18,7 +21,10 @@ enum Kind {
         path: PathBuf,
         source: std::io::Error,
     },
-    NotAnExecutable {
+    NotAnExecutable,
+    /// A file that starts like an executable of `format` and then does not hold together.
+    Damaged {
+        format: &'static str,
         why: String,
     },
     NoStamp,
@@ -30,13 +36,15 @@ enum Kind {
 }
 
 impl InspectError {
+    fn new(kind: Kind) -> Self {
+        InspectError { kind }
+    }
+
     fn io(path: &Path, source: std::io::Error) -> Self {
-        InspectError {
-            kind: Kind::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-        }
+        InspectError::new(Kind::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Whether the file is a readable executable that simply carries no shipstamp section.
@@ -49,7 +57,8 @@ impl fmt::Display for InspectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
-            Kind::NotAnExecutable { why } => write!(f, "not an ELF, Mach-O or PE executable ({why})"),
+            Kind::NotAnExecutable => f.write_str("not an ELF, Mach-O or PE executable"),
+            Kind::Damaged { format, why } => write!(f, "a damaged {format} file ({why})"),
             Kind::NoStamp => f.write_str(
                 "no shipstamp stamp in this binary (was it built with shipstamp-build and does it call shipstamp::stamp!()?)",
             ),
@@ -70,42 +79,45 @@ impl std::error::Error for InspectError {
     }
 }
 
-/// Section names by object format; see `docs/embedded-format.md`.
-const SECTION_NAMES: [&str; 3] = [
-    shipstamp::SECTION_ELF,
-    shipstamp::SECTION_MACH_O.1,
-    shipstamp::SECTION_PE,
-];
+pub(crate) fn not_an_executable() -> InspectError {
+    InspectError::new(Kind::NotAnExecutable)
+}
+
+pub(crate) fn damaged(format: &'static str, e: object::read::Error) -> InspectError {
+    InspectError::new(Kind::Damaged {
+        format,
+        why: e.to_string(),
+    })
+}
 
 /// The stamps embedded in an executable's bytes, one per stamped crate.
 pub fn read_stamps(data: &[u8]) -> Result<Vec<Stamp>, InspectError> {
-    let file = object::File::parse(data).map_err(|e| InspectError {
-        kind: Kind::NotAnExecutable { why: e.to_string() },
-    })?;
-    let section = SECTION_NAMES
-        .iter()
-        .find_map(|name| file.section_by_name(name))
-        .ok_or(InspectError {
-            kind: Kind::NoStamp,
-        })?;
-    let bytes = section.data().map_err(|e| InspectError {
-        kind: Kind::NotAnExecutable { why: e.to_string() },
-    })?;
-    let stamps = shipstamp::stamps_in_section(bytes).map_err(|e| InspectError {
-        kind: Kind::Corrupt(e),
-    })?;
-    if stamps.is_empty() {
-        return Err(InspectError {
-            kind: Kind::NoStamp,
-        });
-    }
-    Ok(stamps)
+    stamps_in(data)
 }
 
-/// [`read_stamps`] of the file at `path`.
+/// [`read_stamps`] of the file at `path`. Reads the headers and the stamp's section only, not
+/// the whole file: a few kilobytes, whatever the size of the binary.
 pub fn read_stamps_from_file(path: &Path) -> Result<Vec<Stamp>, InspectError> {
-    let data = std::fs::read(path).map_err(|e| InspectError::io(path, e))?;
-    read_stamps(&data)
+    let file = std::fs::File::open(path).map_err(|e| InspectError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| InspectError::io(path, e))?;
+    if meta.is_dir() {
+        return Err(InspectError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "a directory"),
+        ));
+    }
+    let cache = ReadCache::new(file);
+    stamps_in(&cache)
+}
+
+fn stamps_in<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<Stamp>, InspectError> {
+    let section = section::find(data)?.ok_or(InspectError::new(Kind::NoStamp))?;
+    let stamps =
+        shipstamp::stamps_in_section(section).map_err(|e| InspectError::new(Kind::Corrupt(e)))?;
+    if stamps.is_empty() {
+        return Err(InspectError::new(Kind::NoStamp));
+    }
+    Ok(stamps)
 }
 
 /// What a running process executes, and what is on disk at its executable's path now.
@@ -116,8 +128,9 @@ pub struct ProcessInspection {
     pub pid: u32,
     /// The path the process was started from.
     pub exe_path: PathBuf,
-    /// Whether that file has been deleted (or replaced by rename) since.
-    pub exe_deleted: bool,
+    /// Whether that file has been replaced (or deleted) since the process started: the kernel
+    /// says so in `/proc/PID/exe`.
+    pub exe_replaced: bool,
     /// The stamps of the executable the process runs (read through `/proc/PID/exe`, which
     /// still reaches the old file after a replacement).
     pub running: Vec<Stamp>,
@@ -148,15 +161,11 @@ fn same_builds(a: &[Stamp], b: &[Stamp]) -> bool {
 /// Reads the stamps of process `pid`'s executable and of the file now at its path (Linux).
 pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
     if !cfg!(target_os = "linux") {
-        return Err(InspectError {
-            kind: Kind::Unsupported,
-        });
+        return Err(InspectError::new(Kind::Unsupported));
     }
     let proc_exe = PathBuf::from(format!("/proc/{pid}/exe"));
     let link = std::fs::read_link(&proc_exe).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => InspectError {
-            kind: Kind::NoSuchProcess { pid },
-        },
+        std::io::ErrorKind::NotFound => InspectError::new(Kind::NoSuchProcess { pid }),
         _ => InspectError::io(&proc_exe, e),
     })?;
     let running = read_stamps_from_file(&proc_exe)?;
@@ -170,7 +179,7 @@ pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
     Ok(ProcessInspection {
         pid,
         exe_path,
-        exe_deleted: deleted,
+        exe_replaced: deleted,
         running,
         on_disk,
     })
@@ -183,11 +192,7 @@ mod tests {
     #[test]
     fn garbage_and_unstamped_files_are_errors() {
         let err = read_stamps(b"not an executable at all").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("not an ELF, Mach-O or PE executable"),
-            "{err}"
-        );
+        assert_eq!(err.to_string(), "not an ELF, Mach-O or PE executable");
         // This test binary is an executable without a shipstamp section.
         let own = std::env::current_exe().unwrap();
         let err = read_stamps_from_file(&own).unwrap_err();

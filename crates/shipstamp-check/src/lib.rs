@@ -6,10 +6,10 @@
 //! ```no_run
 //! use shipstamp_check::{Options, Repo, Target, check, exit_code};
 //!
-//! let repo = Repo::open(".".as_ref())?;
+//! let repo = Repo::open(".")?;
 //! let reference = repo.resolve_ref("main")?;
 //! let targets = [Target::new("https://orders-1.internal/version"), Target::new("https://orders-2.internal/version")];
-//! let reports = check(&targets, &repo, &reference, &Options::default());
+//! let reports = check(&targets, &repo, &reference, &Options::default())?;
 //! for r in &reports {
 //!     println!("{} {} {:?}", r.url, r.status.as_str(), r.behind);
 //! }
@@ -34,12 +34,13 @@ mod check;
 mod fetch;
 mod inspect;
 mod repo;
+mod section;
 mod served;
 
-pub use check::{Options, Status, Target, TargetReport, check, exit_code};
+pub use check::{Checker, Options, Status, Target, TargetReport, check, exit_code};
 pub use fetch::MAX_BODY;
 pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
 };
-pub use repo::{Commit, Repo, RepoError};
-pub use served::{Served, Shape, parse_served};
+pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
+pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served};

@@ -1,9 +1,16 @@
 //! The local repository, through the `git` CLI: every pipeline that deploys has git, it reads
 //! every repository format git does (SHA-256, reftable, partial clones), and it costs the build
 //! nothing (gix would add ~150 crates).
+//!
+//! Every way git can fail is turned into a [`RepoError`] in one place, [`Repo::run`], from git's
+//! exit status; git's message is kept for the reader, never parsed, except to tell "not a
+//! repository" from other failures when opening one.
 
+use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::SystemTime;
 
 use shipstamp::Timestamp;
 
@@ -34,134 +41,333 @@ pub(crate) enum Relation {
     },
 }
 
+/// What the repository says about a commit id as a target served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// The full id of the commit.
+    Found(String),
+    /// The repository has no object with this id.
+    Missing,
+    /// An abbreviated id that names more than one commit.
+    Ambiguous,
+    /// The id names an object that is not a commit (a tree, a blob).
+    NotACommit(String),
+}
+
+/// What kind of failure a [`RepoError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RepoErrorKind {
+    /// The directory does not exist or is not inside a git repository.
+    NotARepository,
+    /// The ref names nothing in the repository (a typo, or not fetched yet).
+    UnknownRef,
+    /// The ref is an abbreviated commit id that names several commits.
+    AmbiguousRef,
+    /// The `git` program could not be found or started.
+    GitMissing,
+    /// git ran and failed; [`RepoError::git_stderr`] has what it said.
+    GitFailed,
+}
+
 /// Why the repository could not answer.
 #[derive(Debug)]
-pub struct RepoError(pub(crate) String);
+pub struct RepoError {
+    kind: RepoErrorKind,
+    /// What was being done or asked, for the message.
+    what: String,
+    /// git's standard error, trimmed, when git ran.
+    stderr: Option<String>,
+    source: Option<std::io::Error>,
+}
 
-impl std::fmt::Display for RepoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl RepoError {
+    fn new(kind: RepoErrorKind, what: String) -> RepoError {
+        RepoError {
+            kind,
+            what,
+            stderr: None,
+            source: None,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> RepoErrorKind {
+        self.kind
+    }
+
+    /// What git wrote to standard error, when it ran and said something.
+    pub fn git_stderr(&self) -> Option<&str> {
+        self.stderr.as_deref()
     }
 }
 
-impl std::error::Error for RepoError {}
+impl fmt::Display for RepoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)?;
+        if let Some(first) = self.stderr.as_deref().and_then(|s| s.lines().next()) {
+            write!(f, ": {}", first.trim_start_matches("fatal: "))?;
+        } else if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RepoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+/// Files whose change means the repository may now have commits it did not have before, or
+/// a different shallow boundary: a fetch writes `FETCH_HEAD`, a push or `gc` rewrites
+/// `packed-refs` or adds a pack, a local commit appends to `HEAD`'s reflog.
+const STATE_FILES: [&str; 5] = [
+    "FETCH_HEAD",
+    "shallow",
+    "packed-refs",
+    "objects/pack",
+    "logs/HEAD",
+];
+
+/// A cheap fingerprint of [`STATE_FILES`]: their modification times (and whether they exist).
+pub(crate) type RepoState = [Option<SystemTime>; STATE_FILES.len()];
 
 /// A git repository on disk.
 #[derive(Debug, Clone)]
 pub struct Repo {
     dir: PathBuf,
+    state_files: Vec<PathBuf>,
 }
 
 impl Repo {
     /// Opens the repository containing `dir`.
-    pub fn open(dir: &Path) -> Result<Repo, RepoError> {
-        let repo = Repo {
-            dir: dir.to_path_buf(),
-        };
-        match repo.git(&["rev-parse", "--git-dir"]) {
-            Ok(_) => Ok(repo),
-            Err(e) if e.0.contains("not a git repository") => Err(RepoError(format!(
-                "{} is not in a git repository (use --repo DIR)",
-                dir.display()
-            ))),
-            Err(e) => Err(e),
+    pub fn open(dir: impl AsRef<Path>) -> Result<Repo, RepoError> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(RepoError::new(
+                RepoErrorKind::NotARepository,
+                format!("{} is not a directory", dir.display()),
+            ));
         }
+        let mut repo = Repo {
+            dir: dir.to_path_buf(),
+            state_files: Vec::new(),
+        };
+        let mut args = vec!["rev-parse", "--absolute-git-dir"];
+        for file in STATE_FILES {
+            args.extend(["--git-path", file]);
+        }
+        let out = repo.run(&args, None).map_err(|e| {
+            // git's one way of saying it, since its first release; anything else (dubious
+            // ownership, a corrupt repository) stays a failure with git's own words.
+            if e.stderr
+                .as_deref()
+                .is_some_and(|s| s.contains("not a git repository"))
+            {
+                RepoError::new(
+                    RepoErrorKind::NotARepository,
+                    format!("{} is not in a git repository", dir.display()),
+                )
+            } else {
+                e
+            }
+        })?;
+        repo.state_files = out.lines().skip(1).map(|p| dir.join(p)).collect();
+        Ok(repo)
+    }
+
+    /// The directory the repository was opened at.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Resolves a ref given by the user: a branch, tag, `HEAD`, `origin/main`, a full or
     /// abbreviated commit id.
     pub fn resolve_ref(&self, name: &str) -> Result<Commit, RepoError> {
-        if name.starts_with('-') || name.is_empty() {
-            return Err(RepoError(format!("{name:?} is not a ref")));
-        }
-        let id = self
-            .git(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &format!("{name}^{{commit}}"),
-            ])
-            .map_err(|_| {
-                RepoError(format!(
-                    "unknown ref {name:?} in {} (a typo, or not fetched yet: git fetch?)",
-                    self.dir.display()
-                ))
-            })?;
-        Ok(self.commit(&id))
+        let id = self.resolve_ref_id(name)?;
+        let mut facts = self.commit_facts(std::slice::from_ref(&id))?;
+        Ok(facts.pop().unwrap_or(Commit {
+            id,
+            time: None,
+            subject: None,
+        }))
     }
 
-    /// The full commit for a served id (full or abbreviated), or `None` when the repository
-    /// does not have it.
-    pub(crate) fn find_commit(&self, id: &str) -> Result<Option<Commit>, RepoError> {
-        match self.git(&[
+    /// The full commit id a ref names: one git process.
+    pub(crate) fn resolve_ref_id(&self, name: &str) -> Result<String, RepoError> {
+        let unknown = || {
+            RepoError::new(
+                RepoErrorKind::UnknownRef,
+                format!(
+                    "unknown ref {name:?} in {} (a typo, or not fetched yet: git fetch?)",
+                    self.dir.display()
+                ),
+            )
+        };
+        if name.is_empty() || name.starts_with('-') || name.contains(['\n', '\0']) {
+            return Err(unknown());
+        }
+        let peeled = format!("{name}^{{commit}}");
+        match self.run_status(&[
             "rev-parse",
             "--verify",
             "--quiet",
             "--end-of-options",
-            &format!("{id}^{{commit}}"),
-        ]) {
-            Ok(full) => Ok(Some(self.commit(&full))),
-            Err(e) if e.0.contains("ambiguous") => Err(RepoError(format!(
-                "the abbreviated id {id} is ambiguous in this repository"
-            ))),
-            // `--quiet` prints nothing for an id the repository does not have.
-            Err(e) if e.0.is_empty() => Ok(None),
-            Err(e) => Err(e),
+            &peeled,
+        ])? {
+            (true, id) => Ok(id),
+            // `--verify --quiet` exits 1, silently, for a name it cannot resolve; an
+            // abbreviated id may be ambiguous rather than missing.
+            (false, _) if is_hex(name) => match self.lookup(&[name])?.pop() {
+                Some(Lookup::Ambiguous) => Err(RepoError::new(
+                    RepoErrorKind::AmbiguousRef,
+                    format!(
+                        "the abbreviated id {name} names several commits in {}: give more digits",
+                        self.dir.display()
+                    ),
+                )),
+                _ => Err(unknown()),
+            },
+            (false, _) => Err(unknown()),
         }
     }
 
-    fn commit(&self, id: &str) -> Commit {
-        // One git process for both facts: time, a newline, then the subject (which git
-        // prints on one line).
-        let facts = self
-            .git(&["show", "-s", "--no-show-signature", "--format=%ct%n%s", id])
-            .unwrap_or_default();
-        let (time, subject) = facts.split_once('\n').unwrap_or((&facts, ""));
-        Commit {
-            id: id.to_owned(),
-            time: time.parse().ok().map(Timestamp::from_unix_seconds),
-            subject: (!subject.is_empty()).then(|| subject.to_owned()),
+    /// What the repository says about each of `ids` (hex commit ids, full or abbreviated), in
+    /// order: one git process for all of them.
+    pub(crate) fn lookup(&self, ids: &[&str]) -> Result<Vec<Lookup>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut input = String::new();
+        for id in ids {
+            input.push_str(id);
+            input.push('\n');
+        }
+        let out = self.run(
+            &["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            Some(&input),
+        )?;
+        let mut lookups = Vec::with_capacity(ids.len());
+        let mut lines = out.lines();
+        for id in ids {
+            let line = lines.next().unwrap_or_default();
+            let lookup = match line.rsplit_once(' ') {
+                Some((_, "missing")) => Lookup::Missing,
+                Some((_, "ambiguous")) => {
+                    // Objects of other types may share the prefix: ask for a commit only.
+                    let peeled = format!("{id}^{{commit}}");
+                    match self.run_status(&[
+                        "rev-parse",
+                        "--verify",
+                        "--quiet",
+                        "--end-of-options",
+                        &peeled,
+                    ])? {
+                        (true, full) => Lookup::Found(full),
+                        (false, _) => Lookup::Ambiguous,
+                    }
+                }
+                Some((full, "commit")) => Lookup::Found(full.to_owned()),
+                Some((_, other)) => Lookup::NotACommit(other.to_owned()),
+                None => {
+                    return Err(RepoError {
+                        stderr: Some(format!("unexpected output {line:?}")),
+                        ..RepoError::new(RepoErrorKind::GitFailed, "git cat-file".into())
+                    });
+                }
+            };
+            lookups.push(lookup);
+        }
+        Ok(lookups)
     }
 
+    /// Time and subject of each full commit id: one git process for all of them.
+    pub(crate) fn commit_facts(&self, ids: &[String]) -> Result<Vec<Commit>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
+            "-c",
+            "log.showSignature=false",
+            "log",
+            "--no-walk=unsorted",
+            "--format=%H%x00%ct%x00%s",
+            "--end-of-options",
+        ];
+        args.extend(ids.iter().map(String::as_str));
+        let out = self.run(&args, None)?;
+        Ok(out
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.splitn(3, '\0');
+                let id = fields.next()?;
+                let time = fields
+                    .next()?
+                    .parse()
+                    .ok()
+                    .map(Timestamp::from_unix_seconds);
+                let subject = fields.next().filter(|s| !s.is_empty()).map(str::to_owned);
+                Some(Commit {
+                    id: id.to_owned(),
+                    time,
+                    subject,
+                })
+            })
+            .collect())
+    }
+
+    /// How the full commit `served` relates to the full commit `target`: one git process, two
+    /// when they diverged (for the merge base).
     pub(crate) fn relation(&self, served: &str, target: &str) -> Result<Relation, RepoError> {
         if served == target {
             return Ok(Relation::Same);
         }
-        let count = |range: String| -> Result<u64, RepoError> {
-            self.git(&["rev-list", "--count", &range])?
-                .parse()
-                .map_err(|_| RepoError("git rev-list --count printed no number".into()))
+        let range = format!("{served}...{target}");
+        let out = self.run(
+            &[
+                "rev-list",
+                "--left-right",
+                "--count",
+                "--end-of-options",
+                &range,
+            ],
+            None,
+        )?;
+        let mut counts = out.split_whitespace().map(str::parse::<u64>);
+        let (Some(Ok(ahead)), Some(Ok(behind))) = (counts.next(), counts.next()) else {
+            return Err(RepoError {
+                stderr: Some(format!("unexpected output {out:?}")),
+                ..RepoError::new(RepoErrorKind::GitFailed, "git rev-list --count".into())
+            });
         };
-        if self.is_ancestor(served, target)? {
-            return Ok(Relation::Behind(count(format!("{served}..{target}"))?));
-        }
-        if self.is_ancestor(target, served)? {
-            return Ok(Relation::Ahead(count(format!("{target}..{served}"))?));
-        }
-        let merge_base = self.git(&["merge-base", served, target]).ok();
-        Ok(Relation::Diverged {
-            merge_base,
-            ahead: count(format!("{target}..{served}"))?,
-            behind: count(format!("{served}..{target}"))?,
+        Ok(match (ahead, behind) {
+            (0, 0) => Relation::Same,
+            (0, behind) => Relation::Behind(behind),
+            (ahead, 0) => Relation::Ahead(ahead),
+            (ahead, behind) => Relation::Diverged {
+                merge_base: self.merge_base(served, target)?,
+                ahead,
+                behind,
+            },
         })
     }
 
-    fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, RepoError> {
-        let status = self
-            .command(&["merge-base", "--is-ancestor", a, b])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|e| RepoError(format!("could not run git: {e}")))?;
-        match status.code() {
-            Some(0) => Ok(true),
-            Some(1) => Ok(false),
-            _ => Err(RepoError(format!(
-                "git merge-base --is-ancestor {a} {b} failed"
-            ))),
+    /// The merge base of two commits; `None` for unrelated histories (git exits 1).
+    fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, RepoError> {
+        let (found, base) = self.run_status(&["merge-base", "--end-of-options", a, b])?;
+        Ok(found.then_some(base))
+    }
+
+    /// The fingerprint of the files that change when commits arrive; reading it starts no
+    /// process.
+    pub(crate) fn state(&self) -> RepoState {
+        let mut state = RepoState::default();
+        for (slot, path) in state.iter_mut().zip(&self.state_files) {
+            *slot = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         }
+        state
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -172,27 +378,97 @@ impl Repo {
             .env("GIT_OPTIONAL_LOCKS", "0")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
-            .stdin(Stdio::null());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
     }
 
-    /// Runs git; the error holds git's message (empty when it printed none).
-    fn git(&self, args: &[&str]) -> Result<String, RepoError> {
-        let out = self.command(args).output().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => RepoError("the `git` program was not found".into()),
-            _ => RepoError(format!("could not run git: {e}")),
-        })?;
+    /// Runs git with `input` on its standard input; its trimmed standard output, or the error.
+    fn run(&self, args: &[&str], input: Option<&str>) -> Result<String, RepoError> {
+        let out = self.output(args, input)?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         } else {
-            let msg = String::from_utf8_lossy(&out.stderr);
-            Err(RepoError(
-                msg.lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("fatal: ")
-                    .to_owned(),
-            ))
+            Err(failed(args, &out))
         }
     }
+
+    /// Runs a git command whose exit status 1 is an answer ("no"), not a failure: whether it
+    /// said yes, and its trimmed standard output.
+    fn run_status(&self, args: &[&str]) -> Result<(bool, String), RepoError> {
+        let out = self.output(args, None)?;
+        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        match out.status.code() {
+            Some(0) => Ok((true, stdout)),
+            Some(1) => Ok((false, stdout)),
+            _ => Err(failed(args, &out)),
+        }
+    }
+
+    fn output(&self, args: &[&str], input: Option<&str>) -> Result<Output, RepoError> {
+        let mut cmd = self.command(args);
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let spawned = cmd.spawn().and_then(|mut child| {
+            // Written from another thread while this one reads: git answers line by line, and
+            // a long input could otherwise fill both pipes.
+            let writer = match (input, child.stdin.take()) {
+                (Some(input), Some(mut stdin)) => {
+                    let input = input.to_owned();
+                    Some(std::thread::spawn(move || {
+                        stdin.write_all(input.as_bytes())
+                    }))
+                }
+                _ => None,
+            };
+            let out = child.wait_with_output()?;
+            if let Some(writer) = writer {
+                // A git that exits early closes its input; its exit status says why.
+                let _ = writer.join();
+            }
+            Ok(out)
+        });
+        spawned.map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                RepoErrorKind::GitMissing
+            } else {
+                RepoErrorKind::GitFailed
+            };
+            let what = match kind {
+                RepoErrorKind::GitMissing => "the `git` program was not found (install git)".into(),
+                _ => format!("could not run git {}", args.first().copied().unwrap_or("")),
+            };
+            RepoError {
+                source: Some(e),
+                ..RepoError::new(kind, what)
+            }
+        })
+    }
+}
+
+fn failed(args: &[&str], out: &Output) -> RepoError {
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    let subcommand = args
+        .iter()
+        .find(|a| !a.starts_with('-') && !a.contains('='))
+        .copied()
+        .unwrap_or("");
+    let status = out
+        .status
+        .code()
+        .map_or_else(|| "was killed".to_owned(), |c| format!("exited with {c}"));
+    RepoError {
+        stderr: (!stderr.is_empty()).then_some(stderr),
+        ..RepoError::new(
+            RepoErrorKind::GitFailed,
+            format!("git {subcommand} {status}"),
+        )
+    }
+}
+
+fn is_hex(s: &str) -> bool {
+    s.len() >= 4 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }

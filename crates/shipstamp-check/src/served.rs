@@ -1,13 +1,16 @@
 //! What a target's version endpoint says, whatever its shape.
 
+use std::fmt;
+
 use serde_json::Value;
 use shipstamp::{Stamp, Timestamp};
 
-/// The shape a version body was read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The shape a served version document was read as.
+///
+/// Not to be confused with [`shipstamp::Shape`], the shape a service *serves* its own stamp in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Shape {
+pub enum ServedShape {
     /// A `shipstamp/v1` document.
     Shipstamp,
     /// Kubernetes-style `{gitCommit, gitTreeState}`.
@@ -20,13 +23,27 @@ pub enum Shape {
     PlainText,
 }
 
+impl ServedShape {
+    /// The shape as written in output: `shipstamp`, `kubernetes`, `dockerflow`,
+    /// `spring-actuator`, `plain-text`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServedShape::Shipstamp => "shipstamp",
+            ServedShape::Kubernetes => "kubernetes",
+            ServedShape::Dockerflow => "dockerflow",
+            ServedShape::SpringActuator => "spring-actuator",
+            ServedShape::PlainText => "plain-text",
+        }
+    }
+}
+
 /// What a target serves, reduced to what the comparison needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Served {
     /// How the body was read.
-    pub shape: Shape,
-    /// The commit id as served: full, or abbreviated (Spring, plain text).
+    pub shape: ServedShape,
+    /// The commit id as served: full, or abbreviated (Spring, plain text), lowercase hex.
     pub commit: String,
     /// Whether the build was dirty, when the shape says.
     pub dirty: Option<bool>,
@@ -41,7 +58,7 @@ pub struct Served {
 }
 
 impl Served {
-    fn commit_only(shape: Shape, commit: String) -> Served {
+    fn commit_only(shape: ServedShape, commit: String) -> Served {
         Served {
             shape,
             commit,
@@ -54,37 +71,110 @@ impl Served {
     }
 }
 
-/// Reads a version body. The error says, in a few words, what was wrong with it.
-pub fn parse_served(body: &[u8]) -> Result<Served, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8 text".to_owned())?;
+/// What kind of body a [`ParseError`] rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// Nothing but whitespace.
+    Empty,
+    /// Bytes that are not UTF-8 text.
+    NotText,
+    /// An HTML page (an error page, a login page, a proxy's welcome page).
+    Html,
+    /// Text that is neither a JSON object nor a commit id.
+    NotAVersionDocument,
+    /// JSON that does not parse.
+    MalformedJson,
+    /// A JSON object in none of the known shapes.
+    UnknownShape,
+    /// A known shape whose commit field is missing, `null`, or not a commit id.
+    BadCommit,
+    /// A document that says it is `shipstamp/v1` (or another version) but is not valid.
+    InvalidStamp,
+}
+
+/// Why a body is not a version document. The message is one line.
+#[derive(Debug)]
+pub struct ParseError {
+    kind: ParseErrorKind,
+    detail: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ParseError {
+    fn new(kind: ParseErrorKind, detail: impl Into<String>) -> ParseError {
+        ParseError {
+            kind,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// What kind of body was rejected.
+    pub fn kind(&self) -> ParseErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for ParseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+/// Reads a version body.
+pub fn parse_served(body: &[u8]) -> Result<Served, ParseError> {
+    use ParseErrorKind as K;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ParseError::new(K::NotText, "the body is not UTF-8 text"))?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err("the body is empty".into());
+        return Err(ParseError::new(K::Empty, "the body is empty"));
     }
     if !trimmed.starts_with('{') {
         if let Some(commit) = commit_id(trimmed) {
-            return Ok(Served::commit_only(Shape::PlainText, commit));
+            return Ok(Served::commit_only(ServedShape::PlainText, commit));
         }
-        let lower = trimmed.to_ascii_lowercase();
-        if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.starts_with('<') {
-            return Err("an HTML page, not a version document".into());
+        if trimmed.starts_with('<') {
+            return Err(ParseError::new(
+                K::Html,
+                "an HTML page, not a version document",
+            ));
         }
-        return Err(format!(
-            "not a version document (a JSON object or a commit id): {}",
-            preview(trimmed)
+        return Err(ParseError::new(
+            K::NotAVersionDocument,
+            format!(
+                "not a version document (a JSON object or a commit id): {}",
+                preview(trimmed)
+            ),
         ));
     }
-    let value: Value = serde_json::from_str(trimmed).map_err(|e| format!("malformed JSON: {e}"))?;
+    let value: Value = serde_json::from_str(trimmed).map_err(|e| ParseError {
+        detail: format!("malformed JSON: {e}"),
+        source: Some(Box::new(e)),
+        ..ParseError::new(K::MalformedJson, "")
+    })?;
     if value.get("schema").is_some() {
-        let stamp = Stamp::from_json(trimmed).map_err(|e| e.to_string())?;
-        let commit = stamp
-            .git
-            .commit
-            .clone()
-            .ok_or("the shipstamp document has no git.commit (the service was built without a known commit)")?;
+        let stamp = Stamp::from_json(trimmed).map_err(|e| ParseError {
+            detail: e.to_string(),
+            source: Some(Box::new(e)),
+            ..ParseError::new(K::InvalidStamp, "")
+        })?;
+        let commit = stamp.git.commit.clone().ok_or_else(|| {
+            ParseError::new(
+                K::BadCommit,
+                "the shipstamp document has no git.commit (the service was built without a known commit)",
+            )
+        })?;
         let process = stamp.process();
         return Ok(Served {
-            shape: Shape::Shipstamp,
+            shape: ServedShape::Shipstamp,
             commit,
             dirty: stamp.git.dirty,
             package: Some((stamp.package.name.clone(), stamp.package.version.clone())),
@@ -108,7 +198,7 @@ pub fn parse_served(body: &[u8]) -> Result<Served, String> {
         return Ok(Served {
             dirty,
             built_at,
-            ..Served::commit_only(Shape::Kubernetes, commit)
+            ..Served::commit_only(ServedShape::Kubernetes, commit)
         });
     }
     if let Some(id) = value.pointer("/git/commit/id") {
@@ -121,24 +211,35 @@ pub fn parse_served(body: &[u8]) -> Result<Served, String> {
             other => other,
         };
         return Ok(Served::commit_only(
-            Shape::SpringActuator,
+            ServedShape::SpringActuator,
             string_commit(id, "git.commit.id")?,
         ));
     }
     if let Some(c) = value.get("commit") {
         return Ok(Served::commit_only(
-            Shape::Dockerflow,
+            ServedShape::Dockerflow,
             string_commit(c, "commit")?,
         ));
     }
-    Err("JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Dockerflow {commit} or Spring {git.commit.id}".into())
+    Err(ParseError::new(
+        K::UnknownShape,
+        "JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Dockerflow {commit} or Spring {git.commit.id}",
+    ))
 }
 
-fn string_commit(v: &Value, field: &str) -> Result<String, String> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| format!("{field} is not a string"))?;
-    commit_id(s).ok_or_else(|| format!("{field} {} is not a commit id", preview(s)))
+fn string_commit(v: &Value, field: &str) -> Result<String, ParseError> {
+    let s = v.as_str().ok_or_else(|| {
+        ParseError::new(
+            ParseErrorKind::BadCommit,
+            format!("{field} is not a string"),
+        )
+    })?;
+    commit_id(s).ok_or_else(|| {
+        ParseError::new(
+            ParseErrorKind::BadCommit,
+            format!("{field} {} is not a commit id", preview(s)),
+        )
+    })
 }
 
 /// 7 to 64 hex digits, lowercased.
@@ -171,30 +272,30 @@ mod tests {
         ));
         assert_eq!(
             (s.shape, s.commit.as_str(), s.dirty, s.exe_replaced),
-            (Shape::Shipstamp, SHA, Some(true), Some(true))
+            (ServedShape::Shipstamp, SHA, Some(true), Some(true))
         );
         assert_eq!(s.started_at.unwrap().to_string(), "2026-11-22T10:05:00Z");
         let k = ok(&format!(
             r#"{{"gitCommit":"{SHA}","gitTreeState":"clean","gitVersion":"v1"}}"#
         ));
-        assert_eq!((k.shape, k.dirty), (Shape::Kubernetes, Some(false)));
+        assert_eq!((k.shape, k.dirty), (ServedShape::Kubernetes, Some(false)));
         assert_eq!(
             ok(&format!(
                 r#"{{"commit":"{SHA}","version":"1","source":"x"}}"#
             ))
             .shape,
-            Shape::Dockerflow
+            ServedShape::Dockerflow
         );
         let spring = ok(r#"{"git":{"branch":"main","commit":{"id":"3F9C2E1","time":"x"}}}"#);
         assert_eq!(
             (spring.shape, spring.commit.as_str()),
-            (Shape::SpringActuator, "3f9c2e1")
+            (ServedShape::SpringActuator, "3f9c2e1")
         );
         let full = ok(&format!(
             r#"{{"git":{{"commit":{{"id":{{"abbrev":"3f9c2e1","full":"{SHA}"}}}}}}}}"#
         ));
         assert_eq!(full.commit, SHA);
-        assert_eq!(ok(&format!("{SHA}\n")).shape, Shape::PlainText);
+        assert_eq!(ok(&format!("{SHA}\n")).shape, ServedShape::PlainText);
         assert_eq!(ok("3f9c2e1").commit, "3f9c2e1");
     }
 
@@ -225,7 +326,7 @@ mod tests {
             ),
             (b"[1,2,3]", "not a version document"),
         ] {
-            let err = parse_served(body).unwrap_err();
+            let err = parse_served(body).unwrap_err().to_string();
             assert!(err.contains(why), "{body:?}: {err}");
         }
     }
@@ -276,7 +377,7 @@ mod tests {
             })
         }
 
-        fn check_result(r: Result<Served, String>) {
+        fn check_result(r: Result<Served, ParseError>) {
             match r {
                 Ok(s) => {
                     assert!((7..=64).contains(&s.commit.len()), "{s:?}");
@@ -287,7 +388,10 @@ mod tests {
                         "{s:?}"
                     );
                 }
-                Err(why) => assert!(!why.is_empty() && !why.contains('\n'), "{why:?}"),
+                Err(why) => {
+                    let why = why.to_string();
+                    assert!(!why.is_empty() && !why.contains('\n'), "{why:?}");
+                }
             }
         }
 

@@ -169,7 +169,7 @@ fn inspect_pid_says_restart_needed_once_the_binary_on_disk_changes() {
     assert_eq!(code(&out), 1);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["restart_needed"], true);
-    assert_eq!(doc["exe_deleted"], true);
+    assert_eq!(doc["exe_replaced"], true);
     assert_eq!(Path::new(doc["exe"].as_str().unwrap()), installed.as_path());
     assert_eq!(
         doc["running"][0]["git"]["commit"].as_str(),

@@ -19,11 +19,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use shipstamp_check::{Commit, Options, Repo, Target, check};
+use shipstamp_check::{Checker, Commit, Repo, Target, TargetReport};
 
-use crate::check_cmd::parse_duration;
-use crate::targets::read_targets;
-use crate::{EXIT_UNDECIDED, EXIT_USAGE};
+use crate::args::{CheckFlags, parse_duration};
+use crate::present::short;
+use crate::{EXIT_UNDECIDED, EXIT_USAGE, repo_error};
 use view::{Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
@@ -36,35 +36,15 @@ const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DashboardArgs {
-    /// Version endpoints to show (http:// or https:// URLs), besides those in --targets.
-    #[arg(value_name = "URL")]
-    urls: Vec<String>,
-    /// Read targets from FILE ("-": standard input): one URL per line, optionally followed by
-    /// a name; blank lines and lines starting with # are skipped.
-    #[arg(long, value_name = "FILE")]
-    targets: Option<PathBuf>,
-    /// The git ref the targets should run. Resolved again every round, so a branch that moves
-    /// (after a `git fetch`) moves the dashboard with it.
-    #[arg(long = "ref", value_name = "REF")]
-    reference: String,
-    /// The repository in which to resolve REF and the served commits.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    repo: PathBuf,
+    #[command(flatten)]
+    flags: CheckFlags,
     /// Address to serve the page on. Anything but loopback shows the fleet to the network.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
-    /// Time between rounds of checks.
+    /// Time between rounds of checks (at least 100ms). The ref is resolved again every round,
+    /// so a branch that moves (after a `git fetch`) moves the dashboard with it.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     interval: Duration,
-    /// Time limit for each target's request, body included.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
-    timeout: Duration,
-    /// Judge a target built from uncommitted changes by its commit instead of as `dirty`.
-    #[arg(long)]
-    allow_dirty: bool,
-    /// Targets checked at once.
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    concurrency: u16,
     /// Check once, write the page to --html FILE and exit with check's exit code (0 every
     /// target matches, 1 drift, 2 undecided): a CI artefact.
     #[arg(long, requires = "html")]
@@ -83,43 +63,51 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} names no address"))
 }
 
-/// Everything a round needs.
+/// Everything a round needs, and what it remembers between rounds.
 struct Rounds {
     targets: Vec<Target>,
-    repo: Repo,
+    checker: Checker,
     ref_name: String,
     reference: Commit,
-    options: Options,
     interval: Option<f64>,
     history: History,
+    /// The last round whose checks completed: shown, with the error, when git fails.
+    last: Option<Vec<TargetReport>>,
 }
 
 impl Rounds {
-    fn run(&mut self) -> Fleet {
+    /// One round of checks. The error is for a first round that could not judge anything.
+    fn run(&mut self) -> Result<Fleet, String> {
         let mut errors = Vec::new();
         // The ref is resolved each round: a dashboard runs for days while the branch moves.
-        match self.repo.resolve_ref(&self.ref_name) {
+        match self.checker.resolve_ref(&self.ref_name) {
             Ok(commit) => self.reference = commit,
             Err(e) => errors.push(format!(
                 "{e}; still comparing with {}",
-                crate::check_cmd::short(&self.reference.id)
+                short(&self.reference.id)
             )),
         }
-        let reports = check(&self.targets, &self.repo, &self.reference, &self.options);
-        Fleet::new(
+        match self.checker.check(&self.targets, &self.reference) {
+            Ok(reports) => self.last = Some(reports),
+            Err(e) => match self.last {
+                Some(_) => errors.push(format!("{e}; showing the previous round")),
+                None => return Err(e.to_string()),
+            },
+        }
+        let reports = self.last.as_deref().unwrap_or_default();
+        Ok(Fleet::new(
             &self.ref_name,
             &self.reference,
-            &self.targets,
             reports,
             &mut self.history,
             self.interval,
             errors,
-        )
+        ))
     }
 }
 
 pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match read_targets(&args.urls, args.targets.as_deref()) {
+    let targets = match args.flags.targets() {
         Ok(t) => t,
         Err(why) => {
             eprintln!("shipstamp dashboard: {why}");
@@ -130,23 +118,23 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
         eprintln!("shipstamp dashboard: --interval must be at least 100ms");
         return Ok(EXIT_USAGE);
     }
-    let repo = Repo::open(&args.repo)?;
-    let reference = repo.resolve_ref(&args.reference)?;
+    let repo = Repo::open(&args.flags.repo).map_err(repo_error)?;
+    let mut checker = Checker::new(repo, args.flags.options());
+    let reference = checker
+        .resolve_ref(&args.flags.reference)
+        .map_err(repo_error)?;
     let mut rounds = Rounds {
         targets,
-        repo,
-        ref_name: args.reference.clone(),
+        checker,
+        ref_name: args.flags.reference.clone(),
         reference,
-        options: Options::default()
-            .allow_dirty(args.allow_dirty)
-            .timeout(args.timeout)
-            .concurrency(args.concurrency.into()),
         interval: (!args.once).then_some(args.interval.as_secs_f64()),
         history: History::default(),
+        last: None,
     };
 
     if let Some(path) = args.html.as_ref().filter(|_| args.once) {
-        let fleet = rounds.run();
+        let fleet = rounds.run().map_err(anyhow::Error::msg)?;
         std::fs::write(path, static_page(&fleet)?)
             .with_context(|| format!("writing {}", path.display()))?;
         writeln!(out, "{}: {}", path.display(), fleet.one_line())?;
@@ -159,7 +147,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
     let shared = Arc::new(Shared {
-        latest: Mutex::new(None),
+        latest: Mutex::new(Latest::Pending),
         targets: rounds.targets.len(),
     });
     {
@@ -170,11 +158,14 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
             .spawn(move || {
                 loop {
                     let started = Instant::now();
-                    let fleet = rounds.run();
-                    match serde_json::to_vec(&fleet) {
-                        Ok(json) => *shared.lock() = Some(Bytes::from(json)),
-                        Err(e) => eprintln!("shipstamp dashboard: {e}"),
-                    }
+                    let latest = match rounds.run() {
+                        Ok(fleet) => match serde_json::to_vec(&fleet) {
+                            Ok(json) => Latest::Ready(Bytes::from(json)),
+                            Err(e) => Latest::Failed(e.to_string()),
+                        },
+                        Err(why) => Latest::Failed(why),
+                    };
+                    *shared.lock() = latest;
                     std::thread::sleep(interval.saturating_sub(started.elapsed()));
                 }
             })?;
@@ -196,14 +187,24 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
     Ok(EXIT_UNDECIDED)
 }
 
+/// What `/api/fleet.json` serves.
+enum Latest {
+    /// The first round is still running.
+    Pending,
+    /// The latest round's document.
+    Ready(Bytes),
+    /// No round has judged anything yet, and why.
+    Failed(String),
+}
+
 struct Shared {
-    /// The latest round's document; `None` until the first round is done.
-    latest: Mutex<Option<Bytes>>,
+    latest: Mutex<Latest>,
     targets: usize,
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Bytes>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Latest> {
+        // The lock is only held to swap or clone the document; nothing in between can panic.
         self.latest.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -229,24 +230,23 @@ async fn page() -> Response {
 }
 
 async fn fleet_json(State(shared): State<Arc<Shared>>) -> Response {
-    let latest = shared.lock().clone();
-    match latest {
-        Some(json) => no_store(json.into_response(), "application/json"),
-        None => {
-            let body = serde_json::json!({
-                "schema": view::SCHEMA,
-                "error": format!("the first round of checks ({} targets) is still running", shared.targets),
-            });
-            let mut response = no_store(
-                (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response(),
-                "application/json",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
-    }
+    let error = match &*shared.lock() {
+        Latest::Ready(json) => return no_store(json.clone().into_response(), "application/json"),
+        Latest::Pending => format!(
+            "the first round of checks ({} targets) is still running",
+            shared.targets
+        ),
+        Latest::Failed(why) => format!("the checks failed: {why}"),
+    };
+    let body = serde_json::json!({ "schema": view::SCHEMA, "error": error });
+    let mut response = no_store(
+        (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response(),
+        "application/json",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// The page with the document inside: opens from a file, with no server and no network.

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use shipstamp::Timestamp;
-use shipstamp_check::{Commit, Status, Target, TargetReport, exit_code};
+use shipstamp_check::{Commit, Status, TargetReport, exit_code};
 
-use crate::check_cmd::{label, restart_notes, short};
+use crate::output::TargetDoc;
+use crate::present::{display_name, label, notes, rank, short};
 
 pub(crate) const SCHEMA: &str = "shipstamp-dashboard/v1";
 
@@ -52,9 +53,9 @@ struct Summary {
 
 #[derive(Debug, Serialize)]
 struct TargetView {
-    /// The fields of a `shipstamp-check/v1` target (its URL without credentials or query).
+    /// The fields of a `shipstamp-check/v1` target.
     #[serde(flatten)]
-    report: TargetReport,
+    target: TargetDoc,
     /// The name, or else the URL.
     display: String,
     /// The status as shown: `match`, `behind 3`, `ahead 1`, `diverged`, …
@@ -82,7 +83,7 @@ struct Group {
     subject: Option<String>,
     commit_time: Option<Timestamp>,
     dirty: bool,
-    status: Status,
+    status: &'static str,
     label: String,
     /// Display names of the targets in this group.
     targets: Vec<String>,
@@ -94,27 +95,12 @@ pub(crate) struct History {
     seen: HashMap<usize, Seen>,
 }
 
-/// Drift first (the worst kind first), then the undecided, then matches.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Diverged => 0,
-        Status::Dirty => 1,
-        Status::Behind => 2,
-        Status::Ahead => 3,
-        Status::Unreachable => 4,
-        Status::InvalidResponse => 5,
-        Status::UnknownCommit => 6,
-        _ => 7,
-    }
-}
-
 impl Fleet {
-    /// Builds the document for one round; `targets` and `reports` are in the same order.
+    /// Builds the document for one round; `reports` are in the order of the targets.
     pub(crate) fn new(
         ref_name: &str,
         reference: &Commit,
-        targets: &[Target],
-        reports: Vec<TargetReport>,
+        reports: &[TargetReport],
         history: &mut History,
         interval_seconds: Option<f64>,
         errors: Vec<String>,
@@ -128,13 +114,12 @@ impl Fleet {
                 .iter()
                 .filter(|r| r.status != Status::Match && !r.status.is_drift())
                 .count(),
-            exit_code: exit_code(&reports),
+            exit_code: exit_code(reports),
         };
-        let mut views: Vec<TargetView> = reports
-            .into_iter()
-            .zip(targets)
+        let mut views: Vec<(u8, TargetView)> = reports
+            .iter()
             .enumerate()
-            .map(|(i, (mut report, target))| {
+            .map(|(i, report)| {
                 let answered =
                     !matches!(report.status, Status::Unreachable | Status::InvalidResponse);
                 if answered {
@@ -146,23 +131,25 @@ impl Fleet {
                         },
                     );
                 }
-                report.url = display_url(&target.url);
-                TargetView {
-                    display: report.name.clone().unwrap_or_else(|| report.url.clone()),
-                    label: label(&report),
+                let view = TargetView {
+                    target: TargetDoc::new(report),
+                    display: display_name(report),
+                    label: label(report),
                     short: report.commit.as_deref().map(|c| short(c).to_owned()),
-                    notes: notes(&report, ref_name),
+                    notes: notes(report, ref_name),
                     checked_at: now,
                     last_seen: if answered {
                         None
                     } else {
                         history.seen.get(&i).cloned()
                     },
-                    report,
-                }
+                };
+                (rank(report.status), view)
             })
             .collect();
-        views.sort_by_key(|v| rank(v.report.status));
+        // Stable: within a rank, the order of the targets file.
+        views.sort_by_key(|(rank, _)| *rank);
+        let views: Vec<TargetView> = views.into_iter().map(|(_, v)| v).collect();
         Fleet {
             schema: SCHEMA,
             generated_at: now,
@@ -195,27 +182,12 @@ impl Fleet {
     }
 }
 
-fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
-    let mut notes = Vec::new();
-    if let Some(reason) = &r.reason {
-        notes.push(reason.clone());
-    }
-    if let (Status::Diverged, Some(ahead), Some(behind)) = (r.status, r.ahead, r.behind) {
-        let base = r.merge_base.as_deref().map(short).unwrap_or("none");
-        notes.push(format!(
-            "{ahead} ahead, {behind} behind {ref_name}; merge base {base}"
-        ));
-    }
-    notes.extend(restart_notes(r, ref_name));
-    notes
-}
-
 /// One group per served build (commit and dirty flag), newest commit first; targets without
 /// a commit grouped by status at the end.
 fn groups(views: &[TargetView]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for v in views {
-        let r = &v.report;
+        let r = &v.target;
         let dirty = r.dirty == Some(true);
         let found = groups.iter_mut().find(|g| match &r.commit {
             Some(c) => g.commit.as_deref() == Some(c) && g.dirty == dirty,
@@ -245,63 +217,56 @@ fn groups(views: &[TargetView]) -> Vec<Group> {
     groups
 }
 
-/// A URL fit to show on a page that may be shared: no `user:password@`, no query string
-/// (tokens live there too).
-pub(crate) fn display_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let path = match path.find(['?', '#']) {
-        Some(i) => format!("{}?…", &path[..i]),
-        None => path.to_owned(),
-    };
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::golden::{assert_golden, target, time};
 
     #[test]
-    fn urls_lose_credentials_and_queries() {
-        assert_eq!(
-            display_url("https://deploy:s3cret@orders-1.internal:8443/version?token=abc"),
-            "https://orders-1.internal:8443/version?…"
-        );
-        assert_eq!(
-            display_url("http://127.0.0.1:3000/version"),
-            "http://127.0.0.1:3000/version"
-        );
-        assert_eq!(display_url("http://a@b@host"), "http://host");
-        assert_eq!(display_url("http://host#frag"), "http://host?…");
-    }
-
-    #[test]
-    fn drift_sorts_first_and_matches_last() {
-        let mut order = [
-            Status::Match,
-            Status::Unreachable,
-            Status::Behind,
-            Status::Diverged,
-            Status::UnknownCommit,
-            Status::Dirty,
-        ];
-        order.sort_by_key(|s| rank(*s));
-        assert_eq!(
-            order,
-            [
-                Status::Diverged,
-                Status::Dirty,
-                Status::Behind,
-                Status::Unreachable,
-                Status::UnknownCommit,
-                Status::Match
-            ]
-        );
+    fn dashboard_document() {
+        let web3 = target();
+        let fleet = Fleet {
+            schema: SCHEMA,
+            generated_at: time("2026-11-23T14:43:42Z"),
+            interval_seconds: Some(5.0),
+            reference: RefView {
+                name: "main".into(),
+                commit: "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into(),
+                short: "50ff558".into(),
+                subject: Some("Retry payment webhooks with backoff".into()),
+                commit_time: Some(time("2026-11-23T14:43:27Z")),
+            },
+            summary: Summary {
+                targets: 6,
+                matching: 2,
+                drift: 3,
+                undecided: 1,
+                exit_code: 1,
+            },
+            targets: vec![TargetView {
+                display: "web-3".into(),
+                label: "behind 2".into(),
+                short: Some("a934ad8".into()),
+                notes: vec!["2 commits behind main".into()],
+                checked_at: time("2026-11-23T14:43:42Z"),
+                last_seen: Some(Seen {
+                    at: time("2026-11-23T14:40:00Z"),
+                    commit: Some("a934ad8a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+                }),
+                target: web3,
+            }],
+            groups: vec![Group {
+                commit: Some("a934ad8a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+                short: Some("a934ad8".into()),
+                subject: Some("Add the orders service".into()),
+                commit_time: Some(time("2026-11-23T14:43:24Z")),
+                dirty: false,
+                status: "behind",
+                label: "behind 2".into(),
+                targets: vec!["web-3".into()],
+            }],
+            errors: vec![],
+        };
+        assert_golden("dashboard.json", &fleet);
     }
 }

@@ -1,0 +1,163 @@
+//! `shipstamp inspect`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::ArgGroup;
+use shipstamp::Stamp;
+use shipstamp_check::{ProcessInspection, inspect_process, read_stamps_from_file};
+
+use crate::output::{FileDoc, ProcessDoc};
+use crate::{EXIT_DRIFT, EXIT_OK, EXIT_USAGE};
+
+#[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["path", "pid"])))]
+pub(crate) struct InspectArgs {
+    /// The binary to read.
+    path: Option<PathBuf>,
+    /// Read the executable of this running process (Linux) and compare it with the file now at
+    /// its path: a process started before a deploy still runs the old file.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8> {
+    if let Some(pid) = args.pid {
+        let inspection = inspect_process(pid)?;
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&ProcessDoc::new(&inspection))?
+            )?;
+        } else {
+            write_process(out, &inspection)?;
+        }
+        return Ok(if inspection.restart_needed() {
+            EXIT_DRIFT
+        } else {
+            EXIT_OK
+        });
+    }
+    let Some(path) = &args.path else {
+        // clap's argument group already demands one of them; never panic if that changes.
+        eprintln!("shipstamp: inspect needs a PATH or --pid PID");
+        return Ok(EXIT_USAGE);
+    };
+    let stamps =
+        read_stamps_from_file(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if args.json {
+        let doc = FileDoc {
+            path,
+            stamps: &stamps,
+        };
+        writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+    } else {
+        for stamp in &stamps {
+            writeln!(
+                out,
+                "{}: {} {}",
+                path.display(),
+                stamp.package.name,
+                stamp.package.version
+            )?;
+            write_details(out, stamp)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn or_unknown(v: Option<&str>) -> &str {
+    v.unwrap_or("unknown")
+}
+
+fn tree_state(stamp: &Stamp) -> &'static str {
+    match stamp.git.dirty {
+        Some(true) => " (dirty: built from uncommitted changes)",
+        Some(false) => " (clean)",
+        None => "",
+    }
+}
+
+fn write_details(out: &mut impl Write, stamp: &Stamp) -> io::Result<()> {
+    let git = &stamp.git;
+    let build = &stamp.build;
+    writeln!(
+        out,
+        "  commit     {}{}",
+        or_unknown(git.commit.as_deref()),
+        tree_state(stamp)
+    )?;
+    writeln!(out, "  branch     {}", or_unknown(git.branch.as_deref()))?;
+    if let Some(describe) = &git.describe {
+        writeln!(out, "  describe   {describe}")?;
+    }
+    if let Some(time) = git.commit_time {
+        writeln!(out, "  committed  {time}")?;
+    }
+    let time = build.time.map(|t| t.to_string());
+    writeln!(
+        out,
+        "  built      {}, {} profile, {}, rustc {}",
+        or_unknown(time.as_deref()),
+        or_unknown(build.profile.as_deref()),
+        or_unknown(build.target.as_deref()),
+        or_unknown(build.rustc.as_deref()),
+    )?;
+    let source = match git.source {
+        Some(shipstamp::GitSource::Git) => "the git repository",
+        Some(shipstamp::GitSource::Env) => "an environment variable",
+        Some(shipstamp::GitSource::CargoVcsInfo) => ".cargo_vcs_info.json",
+        _ => "nowhere (unknown)",
+    };
+    writeln!(out, "  git facts  from {source}")
+}
+
+fn one_line(stamp: &Stamp) -> String {
+    let short = or_unknown(stamp.git.short.as_deref());
+    let built = stamp
+        .build
+        .time
+        .map_or_else(|| "unknown".into(), |t| t.to_string());
+    format!(
+        "{} {}, commit {short}{}, built {built}",
+        stamp.package.name,
+        stamp.package.version,
+        tree_state(stamp)
+    )
+}
+
+fn write_process(out: &mut impl Write, p: &ProcessInspection) -> io::Result<()> {
+    let deleted = if p.exe_replaced {
+        " (replaced or deleted on disk since it started)"
+    } else {
+        ""
+    };
+    writeln!(out, "process {}: {}{deleted}", p.pid, p.exe_path.display())?;
+    for stamp in &p.running {
+        writeln!(out, "  running:  {}", one_line(stamp))?;
+    }
+    match &p.on_disk {
+        None => writeln!(out, "  on disk:  nothing at {}", p.exe_path.display())?,
+        Some(Ok(stamps)) => {
+            for stamp in stamps {
+                writeln!(out, "  on disk:  {}", one_line(stamp))?;
+            }
+        }
+        Some(Err(e)) => writeln!(out, "  on disk:  {e}")?,
+    }
+    if p.restart_needed() {
+        writeln!(
+            out,
+            "restart needed: the process runs a different build than the one now on disk"
+        )
+    } else {
+        writeln!(
+            out,
+            "up to date: the process runs the build that is on disk"
+        )
+    }
+}

@@ -1,0 +1,174 @@
+//! How results are put into words: one place for the status labels, the sentences that explain
+//! a status, and how URLs are shown, used by `check`'s text and JSON and by the dashboard.
+
+use shipstamp_check::{Status, TargetReport};
+
+/// The first 7 digits of a commit id.
+pub(crate) fn short(id: &str) -> &str {
+    &id[..id.len().min(7)]
+}
+
+/// The status as shown: `match`, `behind 3`, `ahead 1`, `diverged`, `unknown-commit`, …
+pub(crate) fn label(r: &TargetReport) -> String {
+    match (r.status, r.behind, r.ahead) {
+        (Status::Behind, Some(n), _) => format!("behind {n}"),
+        (Status::Ahead, _, Some(n)) => format!("ahead {n}"),
+        (status, _, _) => status.as_str().to_owned(),
+    }
+}
+
+fn commits(n: u64) -> &'static str {
+    if n == 1 { "commit" } else { "commits" }
+}
+
+/// Where the served commit stands against the ref, as a sentence; `None` for a match and for
+/// targets that served no commit.
+pub(crate) fn position(r: &TargetReport, ref_name: &str) -> Option<String> {
+    match (r.status, r.behind, r.ahead) {
+        (Status::Behind, Some(n), _) => Some(format!("{n} {} behind {ref_name}", commits(n))),
+        (Status::Ahead, _, Some(n)) => Some(format!("{n} {} ahead of {ref_name}", commits(n))),
+        (Status::Diverged, Some(behind), Some(ahead)) => Some(format!(
+            "{ahead} ahead, {behind} behind {ref_name} (merge base {})",
+            r.merge_base.as_deref().map(short).unwrap_or("none")
+        )),
+        _ => None,
+    }
+}
+
+/// The signs that a target needs a restart, as sentences.
+pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    if r.started_before_ref && r.status != Status::Match {
+        if let Some(t) = r.started_at {
+            notes.push(format!(
+                "process started {t}, before {ref_name}'s commit (never restarted?)"
+            ));
+        }
+    }
+    if r.exe_replaced == Some(true) {
+        notes.push("its executable was replaced on disk: restart pending".into());
+    }
+    notes
+}
+
+/// Every sentence that explains a target's status: the reason, where it stands, the restart
+/// signs.
+pub(crate) fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
+    let mut notes: Vec<String> = r.reason.iter().cloned().collect();
+    notes.extend(position(r, ref_name));
+    notes.extend(restart_notes(r, ref_name));
+    notes
+}
+
+/// The detail column of `check`'s text output: the short commit, then what explains the
+/// status.
+pub(crate) fn detail(r: &TargetReport, ref_name: &str) -> String {
+    let commit = r.commit.as_deref().map(short);
+    let mut parts: Vec<String> = Vec::new();
+    match (r.status, commit) {
+        (Status::Match, Some(c)) => match (&r.package, &r.version) {
+            (Some(p), Some(v)) => parts.push(format!("{c}  {p} {v}")),
+            _ => parts.push(c.to_owned()),
+        },
+        (_, Some(c)) if position(r, ref_name).is_some() => {
+            parts.push(format!(
+                "{c}  {}",
+                position(r, ref_name).unwrap_or_default()
+            ));
+        }
+        _ => parts.extend(r.reason.clone()),
+    }
+    parts.extend(restart_notes(r, ref_name));
+    parts.join("; ")
+}
+
+/// Drift first (the worst kind first), then the undecided, then matches.
+pub(crate) fn rank(status: Status) -> u8 {
+    match status {
+        Status::Diverged => 0,
+        Status::Dirty => 1,
+        Status::Behind => 2,
+        Status::Ahead => 3,
+        Status::Unreachable => 4,
+        Status::InvalidResponse => 5,
+        Status::UnknownCommit => 6,
+        _ => 7,
+    }
+}
+
+/// `text` in the status's colour, for a terminal.
+pub(crate) fn paint(status: Status, text: &str) -> String {
+    let code = match status {
+        Status::Match => "32",
+        Status::Behind | Status::Ahead => "33",
+        _ => "31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// A URL fit to print, store or show on a page that may be shared: no `user:password@`, and a
+/// query string or fragment (where tokens live too) shown as `?…`.
+pub(crate) fn display_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let path = match path.find(['?', '#']) {
+        Some(i) => format!("{}?…", &path[..i]),
+        None => path.to_owned(),
+    };
+    if scheme.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
+    }
+}
+
+/// How a target is named in output: its name, or else its URL without secrets.
+pub(crate) fn display_name(r: &TargetReport) -> String {
+    r.name.clone().unwrap_or_else(|| display_url(&r.url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_credentials_and_queries() {
+        assert_eq!(
+            display_url("https://deploy:s3cret@orders-1.internal:8443/version?token=abc"),
+            "https://orders-1.internal:8443/version?…"
+        );
+        assert_eq!(
+            display_url("http://127.0.0.1:3000/version"),
+            "http://127.0.0.1:3000/version"
+        );
+        assert_eq!(display_url("http://a@b@host"), "http://host");
+        assert_eq!(display_url("http://host#frag"), "http://host?…");
+        assert_eq!(display_url("http://host?t=1"), "http://host?…");
+    }
+
+    #[test]
+    fn drift_sorts_first_and_matches_last() {
+        let mut order = [
+            Status::Match,
+            Status::Unreachable,
+            Status::Behind,
+            Status::Diverged,
+            Status::UnknownCommit,
+            Status::Dirty,
+        ];
+        order.sort_by_key(|s| rank(*s));
+        assert_eq!(
+            order,
+            [
+                Status::Diverged,
+                Status::Dirty,
+                Status::Behind,
+                Status::Unreachable,
+                Status::UnknownCommit,
+                Status::Match
+            ]
+        );
+    }
+}

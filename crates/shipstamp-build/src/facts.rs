@@ -114,6 +114,9 @@ impl Json {
                 '\n' => self.0.push_str("\\n"),
                 '\r' => self.0.push_str("\\r"),
                 '\t' => self.0.push_str("\\t"),
+                // As serde_json writes them: the runtime's serializer must give the same bytes.
+                '\u{8}' => self.0.push_str("\\b"),
+                '\u{c}' => self.0.push_str("\\f"),
                 c if (c as u32) < 0x20 => self.0.push_str(&format!("\\u{:04x}", c as u32)),
                 c => self.0.push(c),
             }
@@ -170,6 +173,115 @@ pub(crate) fn public_repository_url(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{host}{}", &rest[authority_end..]))
+}
+
+/// `shipstamp/v1` has one owner: the runtime crate reads and writes it, and this crate writes it
+/// by hand (no dependencies). The same facts must give the same bytes through both.
+#[cfg(test)]
+mod one_owner {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same_document(facts: &Facts) {
+        let written = facts.to_json();
+        let stamp = shipstamp::Stamp::from_json(&written)
+            .unwrap_or_else(|e| panic!("the runtime cannot read {written}: {e}"));
+        let serialized = stamp.to_json();
+        let head = serialized
+            .strip_suffix(",\"process\":null}")
+            .expect("a parsed stamp has no process");
+        assert_eq!(format!("{head}}}"), written);
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,24}",
+            "\\PC{0,12}",
+            prop::collection::vec(0u32..0x80, 0..12)
+                .prop_map(|v| v.into_iter().filter_map(char::from_u32).collect()),
+        ]
+    }
+
+    fn hex(len: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[0-9a-f]{{{len}}}")).expect("regex")
+    }
+
+    fn facts() -> impl Strategy<Value = Facts> {
+        let git = (
+            prop_oneof![Just(None), hex(40).prop_map(Some), hex(64).prop_map(Some)],
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            // Years 0 to 9999, the range RFC 3339 can write.
+            proptest::option::of(-62_167_219_200i64..253_402_300_799),
+            prop_oneof![
+                Just(None),
+                Just(Some(Source::Git)),
+                Just(Some(Source::Env)),
+                Just(Some(Source::CargoVcsInfo)),
+            ],
+        )
+            .prop_map(|(commit, dirty, branch, describe, commit_time, source)| GitFacts {
+                short: commit.as_ref().map(|c: &String| c[..7].to_owned()),
+                commit,
+                dirty,
+                branch,
+                describe,
+                commit_time,
+                source,
+            });
+        (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            git,
+            -62_167_219_200i64..253_402_300_799,
+            (
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+            ),
+        )
+            .prop_map(
+                |(name, version, repository, git, build_time, (profile, target, rustc))| Facts {
+                    package_name: name,
+                    package_version: version,
+                    package_repository: repository,
+                    git,
+                    build_time,
+                    profile,
+                    target,
+                    rustc,
+                },
+            )
+    }
+
+    #[test]
+    fn control_characters_and_unicode() {
+        let mut facts = Facts {
+            package_name: "a\"b\\c\n\r\t\u{1}\u{8}\u{c}\u{1f}\u{7f}é😀".into(),
+            package_version: "1.0.0-beta+build.5".into(),
+            package_repository: Some("https://github.com/acme/orders".into()),
+            git: GitFacts::default(),
+            build_time: 0,
+            profile: Some("release".into()),
+            target: None,
+            rustc: Some("1.95.0".into()),
+        };
+        same_document(&facts);
+        facts.git.commit = Some("3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into());
+        facts.git.source = Some(Source::Git);
+        same_document(&facts);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn writer_and_runtime_agree(facts in facts()) {
+            same_document(&facts);
+        }
+    }
 }
 
 #[cfg(test)]

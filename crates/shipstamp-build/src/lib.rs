@@ -199,12 +199,13 @@ impl Config {
             .unwrap_or_default();
 
         let build_time = match env.user("SOURCE_DATE_EPOCH") {
+            // RFC 3339 writes years up to 9999.
             Some(s) => match s.trim().parse::<i64>() {
-                Ok(t) => t,
-                Err(_) => {
+                Ok(t) if (0..=253_402_300_799).contains(&t) => t,
+                _ => {
                     rejected.push(Rejected {
                         name: "SOURCE_DATE_EPOCH".into(),
-                        why: "not an integer number of seconds",
+                        why: "not a number of seconds between 1970 and 9999",
                     });
                     now
                 }

@@ -249,9 +249,13 @@ fn source_date_epoch_is_honoured_and_validated() {
     assert_eq!(facts.unwrap().build_time, 0);
     assert!(out.contains("\"time\":\"1970-01-01T00:00:00Z\""));
     assert!(out.contains("cargo::rerun-if-env-changed=SOURCE_DATE_EPOCH"));
-    let (facts, out) = repo.run(&Config::new(), &[("SOURCE_DATE_EPOCH", "yesterday")]);
-    assert_eq!(facts.unwrap().build_time, 1_795_341_600);
-    assert!(out.contains("ignored SOURCE_DATE_EPOCH"), "{out}");
+    // Not a number, and numbers no RFC 3339 time can write (the runtime could not read the
+    // stamp back): the build time is now, with a warning.
+    for bad in ["yesterday", "-1", "253402300800", "99999999999999999"] {
+        let (facts, out) = repo.run(&Config::new(), &[("SOURCE_DATE_EPOCH", bad)]);
+        assert_eq!(facts.unwrap().build_time, 1_795_341_600, "{bad}");
+        assert!(out.contains("ignored SOURCE_DATE_EPOCH"), "{bad}: {out}");
+    }
 }
 
 #[test]

@@ -15,19 +15,22 @@
 //! shipstamp-build = "0.1"
 //! ```
 //!
-//! ```rust,ignore
+//! ```no_run
 //! // build.rs
 //! fn main() { shipstamp_build::stamp(); }
+//! ```
 //!
+//! ```
 //! // src/main.rs
 //! fn main() {
 //!     let stamp: &'static shipstamp::Stamp = shipstamp::stamp!();
 //!     stamp.log_startup(); // shipstamp: orders-api 1.4.2 commit=3f9c2e1 dirty=false …
-//!     println!("{}", stamp.to_json());
+//!     println!("{}", stamp.to_json()); // {"schema":"shipstamp/v1","package":{"name":"orders-api",…
+//! #   assert_eq!(stamp.git.short.as_deref(), Some("3f9c2e1"));
 //! }
 //! ```
 //!
-//! (That example is compiled and run by the workspace's tests, which have the `build.rs`.)
+//! (In this documentation the stamp is an example one; in your crate it is your build's.)
 //!
 //! Reading a stamp someone else serves:
 //!

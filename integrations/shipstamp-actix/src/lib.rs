@@ -1,6 +1,6 @@
 //! `GET /version` in one line for [actix-web] 4, from [shipstamp].
 //!
-//! ```rust,ignore
+//! ```
 //! let app = actix_web::App::new()
 //!     .service(shipstamp_actix::version(shipstamp::stamp!()));
 //! ```

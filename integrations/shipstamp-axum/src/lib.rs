@@ -1,7 +1,7 @@
 //! `GET /version` in one line for [axum] 0.8, from [shipstamp].
 //!
-//! ```rust,ignore
-//! let app = axum::Router::new()
+//! ```
+//! let app: axum::Router = axum::Router::new()
 //!     .route("/", axum::routing::get(|| async { "hello" }))
 //!     .merge(shipstamp_axum::router(shipstamp::stamp!()));
 //! ```

@@ -10,4 +10,5 @@ mod fallbacks;
 mod fleet_views;
 mod freshness;
 mod inspect;
+mod schema;
 mod util;

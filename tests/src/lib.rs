@@ -14,6 +14,7 @@
 mod axum_server;
 mod browser;
 mod fixture;
+mod git_shim;
 mod http;
 mod repo;
 mod service;
@@ -22,6 +23,7 @@ mod stub;
 pub use axum_server::serve_axum;
 pub use browser::{Browser, Page};
 pub use fixture::{Build, Fixture};
+pub use git_shim::GitShim;
 pub use http::{HttpResponse, request};
 pub use repo::{TempRepo, git};
 pub use service::{Service, spawn_fresh_binary, workspace_binary};

@@ -221,15 +221,17 @@ mod one_owner {
                 Just(Some(Source::CargoVcsInfo)),
             ],
         )
-            .prop_map(|(commit, dirty, branch, describe, commit_time, source)| GitFacts {
-                short: commit.as_ref().map(|c: &String| c[..7].to_owned()),
-                commit,
-                dirty,
-                branch,
-                describe,
-                commit_time,
-                source,
-            });
+            .prop_map(
+                |(commit, dirty, branch, describe, commit_time, source)| GitFacts {
+                    short: commit.as_ref().map(|c: &String| c[..7].to_owned()),
+                    commit,
+                    dirty,
+                    branch,
+                    describe,
+                    commit_time,
+                    source,
+                },
+            );
         (
             text(),
             text(),

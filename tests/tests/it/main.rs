@@ -9,6 +9,7 @@ mod examples;
 mod fallbacks;
 mod fleet_views;
 mod freshness;
+mod git_use;
 mod inspect;
 mod schema;
 mod util;

@@ -76,7 +76,11 @@ fn documents_in_the_readme_and_the_doctest_stamp_validate() {
         .find_map(|l| l.strip_prefix("SHIPSTAMP_STAMP_JSON = '"))
         .and_then(|l| l.strip_suffix('\''))
         .expect("the doctests' stamp");
-    assert_valid(&v, ".cargo/config.toml", &serde_json::from_str(line).expect("JSON"));
+    assert_valid(
+        &v,
+        ".cargo/config.toml",
+        &serde_json::from_str(line).expect("JSON"),
+    );
 
     let own: Value = serde_json::from_str(&shipstamp::stamp!().to_json()).expect("JSON");
     assert_valid(&v, "this crate's stamp", &own);
@@ -132,9 +136,8 @@ fn stamps_that_inspect_reads_validate() {
             .stdout(Stdio::piped()),
     )
     .expect("runs");
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
-        child.stdout.take().expect("piped"),
-    ));
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().expect("piped")));
     let printed: Value = serde_json::from_str(&lines.next().expect("a line").expect("text"))
         .expect("the fixture prints its stamp");
     assert_valid(&v, "the process's own to_json()", &printed);

@@ -67,6 +67,8 @@
 //!
 //! [`shipstamp-build`]: https://docs.rs/shipstamp-build
 
+// The examples are whole `build.rs` and `main.rs` files, so they show `fn main` on purpose.
+#![allow(clippy::needless_doctest_main)]
 // `stamp!()` expands to an `#[unsafe(link_section)]` static in the caller's crate; this crate
 // itself has no unsafe code.
 #![forbid(unsafe_code)]

@@ -5,29 +5,13 @@
 //! Run it with `cargo run -p shipstamp-bench --release --bin fleet` (about a minute, most of it
 //! building the release binary).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::path::Path;
+use std::process::Command;
 
 use shipstamp_tests::TempRepo;
 
 const TARGETS: usize = 1000;
 const ROUNDS: usize = 5;
-
-fn release_cli() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&workspace)
-        .args(["build", "--release", "-p", "shipstamp-cli"])
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    workspace.join("target/release/shipstamp")
-}
 
 /// Serves the same shipstamp/v1 document for `commit` at `/t/{n}/version`.
 fn serve(commit: &str) -> std::net::SocketAddr {
@@ -51,49 +35,26 @@ fn serve(commit: &str) -> std::net::SocketAddr {
 
 /// Runs the CLI once: (seconds, peak resident KiB, exit code, stdout).
 fn run_once(cli: &Path, repo: &Path, targets: &Path) -> (f64, i64, i32, String) {
-    let start = Instant::now();
-    // Reaped by `wait4` below, which also reports this child's own peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(cli)
-        .args([
-            "check",
-            "--ref",
-            "HEAD",
-            "--json",
-            "--concurrency",
-            "64",
-            "--targets",
-        ])
-        .arg(targets)
-        .arg("--repo")
-        .arg(repo)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("shipstamp runs");
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("piped");
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut text).expect("read stdout");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid, and wait4 only writes into the two pointers given.
-    #[allow(unsafe_code)]
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
-        assert_eq!(waited, pid, "wait4 failed");
-        usage
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (seconds, usage.ru_maxrss, code, text)
+    let run = shipstamp_bench::measure(
+        Command::new(cli)
+            .args([
+                "check",
+                "--ref",
+                "HEAD",
+                "--json",
+                "--concurrency",
+                "64",
+                "--targets",
+            ])
+            .arg(targets)
+            .arg("--repo")
+            .arg(repo),
+    );
+    (run.seconds, run.peak_kib, run.code, run.stdout)
 }
 
 fn main() {
-    let cli = release_cli();
+    let cli = shipstamp_bench::release_cli();
     let repo = TempRepo::new();
     repo.commit_all("one");
     let head = repo.commit_all("two");

@@ -192,3 +192,90 @@ fn inspect_pid_says_restart_needed_once_the_binary_on_disk_changes() {
     child.stdin.take().unwrap().write_all(b"\n").unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// The section reader on damaged binaries: a real stamped executable, cut short anywhere and
+/// with bytes overwritten in its headers, its section table, its section names and the stamp
+/// itself. Every result is a stamp or a one-line error; nothing panics.
+#[test]
+fn the_section_reader_survives_damaged_binaries() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::write(dir.path(), "fuzzed-svc");
+    let build = fx.build_with(&[("SHIPSTAMP_GIT_COMMIT", &"c".repeat(40))], |cmd| {
+        cmd.arg("--release");
+    });
+    assert!(build.success, "{}", build.stderr);
+    let pristine = std::fs::read(fx.binary("release")).unwrap();
+    let stamps = shipstamp_check::read_stamps(&pristine).unwrap();
+    assert_eq!(stamps[0].package.name, "fuzzed-svc");
+
+    // Where the reader looks: the ELF header, the section table, and each section whose bytes
+    // it reads (the names, the stamp).
+    let u64_at = |at: usize| u64::from_le_bytes(pristine[at..at + 8].try_into().unwrap()) as usize;
+    let u16_at = |at: usize| u16::from_le_bytes(pristine[at..at + 2].try_into().unwrap()) as usize;
+    assert_eq!(&pristine[..5], b"\x7fELF\x02", "a 64-bit ELF fixture");
+    let (shoff, shnum, shstrndx) = (u64_at(0x28), u16_at(0x3c), u16_at(0x3e));
+    let section = |i: usize| {
+        let h = shoff + i * 64;
+        (u64_at(h + 0x18), u64_at(h + 0x20))
+    };
+    let names = section(shstrndx);
+    let stamp = (0..shnum)
+        .map(section)
+        .find(|(off, size)| pristine[*off..off + size].starts_with(b"SHPSTAMP"))
+        .expect("the stamp section");
+    let regions = [
+        (0, 64),
+        (shoff, shnum * 64),
+        (names.0, names.1),
+        (stamp.0, stamp.1),
+    ];
+
+    let edit = (0..regions.len(), any::<prop::sample::Index>(), any::<u8>());
+    let case = (
+        prop::collection::vec(edit, 0..6),
+        prop::option::of(any::<prop::sample::Index>()),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 1500,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&case, |(edits, cut)| {
+            let mut bytes = pristine.clone();
+            for (region, at, value) in edits {
+                let (start, len) = regions[region];
+                bytes[start + at.index(len.max(1))] = value;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(pristine.len()));
+            }
+            match shipstamp_check::read_stamps(&bytes) {
+                Ok(stamps) => prop_assert!(!stamps.is_empty()),
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+
+    // And the messages a person sees, from the file on disk.
+    let damaged = dir.path().join("damaged");
+    std::fs::write(&damaged, &pristine[..shoff + 10]).unwrap();
+    let out = shipstamp(&["inspect", damaged.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("a damaged ELF file"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&damaged, &pristine[..40]).unwrap();
+    let out = shipstamp(&["inspect", damaged.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("damaged ELF"), "{}", stderr(&out));
+}

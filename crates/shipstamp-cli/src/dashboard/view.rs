@@ -18,6 +18,8 @@ pub(crate) struct Fleet {
     schema: &'static str,
     /// When this round finished.
     generated_at: Timestamp,
+    /// This round's number, from 1: a new number is new data.
+    round: u64,
     /// Seconds between rounds (`null` for a one-off page).
     interval_seconds: Option<f64>,
     #[serde(rename = "ref")]
@@ -93,6 +95,8 @@ struct Group {
 #[derive(Debug, Default)]
 pub(crate) struct History {
     seen: HashMap<usize, Seen>,
+    /// Rounds so far, this one included.
+    round: u64,
 }
 
 impl Fleet {
@@ -106,6 +110,7 @@ impl Fleet {
         errors: Vec<String>,
     ) -> Fleet {
         let now = Timestamp::now();
+        history.round += 1;
         let summary = Summary {
             targets: reports.len(),
             matching: reports.iter().filter(|r| r.status == Status::Match).count(),
@@ -153,6 +158,7 @@ impl Fleet {
         Fleet {
             schema: SCHEMA,
             generated_at: now,
+            round: history.round,
             interval_seconds,
             reference: RefView {
                 name: ref_name.to_owned(),
@@ -228,6 +234,7 @@ mod tests {
         let fleet = Fleet {
             schema: SCHEMA,
             generated_at: time("2026-11-23T14:43:42Z"),
+            round: 17,
             interval_seconds: Some(5.0),
             reference: RefView {
                 name: "main".into(),

@@ -144,6 +144,11 @@ fn live_stamp_reports_this_process() {
         assert!(back["process"]["started_at"].is_string(), "{json}");
         assert!(back["process"]["uptime_seconds"].is_u64(), "{json}");
         assert_eq!(back["process"]["exe_replaced"], false);
+    } else {
+        assert_eq!(
+            back["process"],
+            serde_json::json!({"started_at": null, "uptime_seconds": null, "exe_replaced": null})
+        );
     }
 }
 

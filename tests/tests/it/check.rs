@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use shipstamp_tests::{Reply, StubServer, TempRepo, workspace_binary};
+use shipstamp_tests::{Reply, StubServer, TempRepo};
 
 use crate::util::{cli, code, text};
 
@@ -493,56 +493,39 @@ fn a_closed_stdout_keeps_the_verdict_and_does_not_panic() {
 }
 
 #[test]
-fn the_real_example_service_against_this_repository() {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let service = shipstamp_tests::Service::start(
-        &workspace_binary("example-axum-service", "example-axum-service"),
-        &[],
-    );
+fn the_real_example_service_built_in_a_repository() {
+    // The example axum service, as a user's own repository holds it: built at one commit,
+    // running, then checked against that commit and against the next.
+    let repo = TempRepo::new();
+    let fixture = shipstamp_tests::Fixture::write_axum_service(repo.path(), "check-orders");
+    let built = repo.commit_all("Add the orders service");
+    let build = fixture.build(&[]);
+    assert!(build.success, "{}", build.stderr);
+    let service = shipstamp_tests::Service::start(&fixture.binary("debug"), &[]);
     let url = format!("http://{}/version", service.addr);
-    let served = shipstamp::Stamp::from_slice(
-        &shipstamp_tests::request(service.addr, "GET", "/version")
-            .unwrap()
-            .body,
-    )
-    .unwrap();
-    let Some(commit) = served.git.commit else {
-        eprintln!("skipped: the workspace is not a git checkout");
-        return;
-    };
     let check = |reference: &str| {
         Command::new(cli())
-            .args(["check", "--allow-dirty", "--ref", reference, &url, "--repo"])
-            .arg(&workspace)
+            .args(["check", "--ref", reference, &url, "--repo"])
+            .arg(repo.path())
             .output()
             .unwrap()
     };
-    let out = check(&commit);
+    let out = check("main");
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
-        text(&out).contains("example-axum-service 1.0.0"),
+        text(&out).contains(&format!("{}  check-orders 0.4.2", &built[..7])),
         "{}",
         text(&out)
     );
-    // One commit later (made here, in a throwaway branch of a clone) it is behind by one.
-    let clone = tempfile::tempdir().unwrap();
-    let status = shipstamp_tests::git(&workspace)
-        .args(["clone", "-q", "--no-checkout", "."])
-        .arg(clone.path())
-        .status()
-        .unwrap();
-    if !status.success() {
-        eprintln!("skipped the behind case: the workspace cannot be cloned (shallow?)");
-        return;
-    }
-    let clone = TempRepo::at(clone.path());
-    clone.git(&["checkout", "-q", "-b", "next", &commit]);
-    let next = clone.commit_all("a fix merged after the build");
-    let out = Command::new(cli())
-        .args(["check", "--allow-dirty", "--ref", &next, &url, "--repo"])
-        .arg(clone.path())
-        .output()
-        .unwrap();
+    repo.write("FIX.md", "a fix merged after the build\n");
+    repo.commit_all("a fix merged after the build");
+    let out = check("main");
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(text(&out).contains("behind 1"), "{}", text(&out));
+    assert!(
+        text(&out).contains("behind 1") && text(&out).contains("1 commit behind main"),
+        "{}",
+        text(&out)
+    );
+    let out = check(&built);
+    assert_eq!(code(&out), 0, "{}", text(&out));
 }

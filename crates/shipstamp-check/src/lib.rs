@@ -29,6 +29,31 @@
 //!
 //! And from a running process, with the binary now on disk at its path for comparison
 //! ([`inspect_process`], Linux).
+//!
+//! For a check that runs round after round (a dashboard, a poll until a rollout lands), keep a
+//! [`Checker`]: it keeps one HTTP agent and git's answers between rounds, so a round in which
+//! nothing changed starts one `git` process.
+//!
+//! Reading a version document someone else serves, whatever its shape:
+//!
+//! ```
+//! let served = shipstamp_check::parse_served(br#"{"gitCommit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","gitTreeState":"dirty"}"#)?;
+//! assert_eq!(served.shape, shipstamp_check::ServedShape::Kubernetes);
+//! assert_eq!(served.dirty, Some(true));
+//!
+//! let err = shipstamp_check::parse_served(b"<html><body>502 Bad Gateway</body></html>").unwrap_err();
+//! assert_eq!(err.kind(), shipstamp_check::ParseErrorKind::Html);
+//! # Ok::<(), shipstamp_check::ParseError>(())
+//! ```
+//!
+//! Errors are this crate's own types: [`RepoError`] with a `kind()` (not a repository,
+//! unknown or ambiguous ref, git missing or failing), [`ParseError`] with a `kind()`, and
+//! [`InspectError`].
+//!
+//! # Supported Rust
+//!
+//! Rust 1.85 or later (edition 2024). Git is used through its command line (any version that
+//! reads your repository); the `git` program must be on `PATH`.
 
 mod check;
 mod fetch;

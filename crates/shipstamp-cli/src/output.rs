@@ -193,6 +193,57 @@ pub(crate) mod golden {
         );
     }
 
+    /// The keys of every object in `v`, with their paths, in order.
+    fn keys(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    out.push(format!("{path}/{k}"));
+                    keys(v, &format!("{path}/{k}"), out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    keys(item, &format!("{path}/0"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The documentation shows the documents with the golden files' fields.
+    pub(crate) fn assert_documented(doc: &str, golden: &str) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("docs").join(doc)).expect("doc");
+        let start = text.find("```json\n").expect("a json block") + "```json\n".len();
+        let end = start + text[start..].find("```").expect("end of block");
+        let shown: serde_json::Value =
+            serde_json::from_str(&text[start..end].replace('…', "")).expect("the example is JSON");
+        let pinned: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("golden")
+                    .join(golden),
+            )
+            .expect("golden"),
+        )
+        .expect("JSON");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        keys(&shown, "", &mut a);
+        keys(&pinned, "", &mut b);
+        for k in [&mut a, &mut b] {
+            k.sort();
+            k.dedup();
+        }
+        assert_eq!(a, b, "docs/{doc} and golden/{golden} name different fields");
+    }
+
+    #[test]
+    fn documented_as_written() {
+        assert_documented("check-json.md", "check.json");
+        assert_documented("dashboard-api.md", "dashboard.json");
+    }
+
     #[test]
     fn check_document() {
         let doc = CheckDoc {

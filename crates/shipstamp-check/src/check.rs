@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::repo::{Commit, Lookup, Relation, Repo, RepoError, RepoState};
-use crate::served::{Served, ServedShape, parse_served};
+use crate::repo::{Commit, Cut, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::served::{Served, ServedShape, parse_served, parse_served_at};
 
 /// A target's status against the ref.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,6 +68,9 @@ pub struct Target {
     pub url: String,
     /// A name to show instead of the URL.
     pub name: Option<String>,
+    /// A JSON pointer to the commit, for a document in none of the known shapes
+    /// ([`parse_served_at`](crate::parse_served_at)).
+    pub field: Option<String>,
 }
 
 impl Target {
@@ -76,15 +79,23 @@ impl Target {
         Target {
             url: url.into(),
             name: None,
+            field: None,
         }
     }
 
     /// A target with a display name.
     pub fn named(url: impl Into<String>, name: impl Into<String>) -> Target {
         Target {
-            url: url.into(),
             name: Some(name.into()),
+            ..Target::new(url)
         }
+    }
+
+    /// Reads the commit at this JSON pointer (e.g. `/data/revision`) instead of recognizing
+    /// the document's shape.
+    pub fn field(mut self, pointer: impl Into<String>) -> Target {
+        self.field = Some(pointer.into());
+        self
     }
 }
 
@@ -260,11 +271,21 @@ pub struct Checker {
     found: HashMap<String, String>,
     /// Time and subject of full commit ids.
     commits: HashMap<String, Commit>,
-    /// (served commit, ref commit) → relation.
+    /// (served commit, ref commit) → relation, in a full clone.
     relations: HashMap<(String, String), Relation>,
-    /// Served ids the repository did not resolve, as of `not_found_state`.
+    /// What holds only until the repository changes.
+    volatile: Volatile,
+}
+
+/// Answers that hold only as long as the repository does not change: lookups that found
+/// nothing (a fetch may bring the commit), and, in a shallow clone, its boundary and the
+/// relations counted within it (a deeper fetch changes them).
+#[derive(Debug, Default)]
+struct Volatile {
+    state: Option<RepoState>,
     not_found: HashMap<String, Lookup>,
-    not_found_state: Option<RepoState>,
+    boundary: Vec<String>,
+    shallow_relations: HashMap<(String, String), Relation>,
 }
 
 /// Why a target gave no version document: its status and the reason.
@@ -273,7 +294,7 @@ type Failure = (Status, String);
 /// What git says about one served id, for one round.
 enum Answer {
     Found { commit: Commit, relation: Relation },
-    NotFound(Lookup),
+    NotFound { lookup: Lookup, shallow: bool },
 }
 
 impl Checker {
@@ -286,8 +307,7 @@ impl Checker {
             found: HashMap::new(),
             commits: HashMap::new(),
             relations: HashMap::new(),
-            not_found: HashMap::new(),
-            not_found_state: None,
+            volatile: Volatile::default(),
         }
     }
 
@@ -378,7 +398,11 @@ impl Checker {
             FetchError::Unreachable(why) => (Status::Unreachable, why),
             FetchError::Invalid(why) => (Status::InvalidResponse, why),
         })?;
-        parse_served(&body).map_err(|e| (Status::InvalidResponse, e.to_string()))
+        match &target.field {
+            Some(pointer) => parse_served_at(&body, pointer),
+            None => parse_served(&body),
+        }
+        .map_err(|e| (Status::InvalidResponse, e.to_string()))
     }
 
     /// What git says about each served id against `reference`, asking git only what it has
@@ -388,27 +412,29 @@ impl Checker {
         ids: &[&'a str],
         reference: &str,
     ) -> Result<HashMap<&'a str, Answer>, RepoError> {
-        // Ids the repository lacked are asked again once it has changed.
-        if !self.not_found.is_empty() && self.not_found_state != Some(self.repo.state()) {
-            self.not_found.clear();
+        let state = self.repo.state();
+        if self.volatile.state != Some(state) {
+            self.volatile = Volatile {
+                state: Some(state),
+                boundary: self.repo.shallow_boundary(),
+                ..Volatile::default()
+            };
         }
         let new: Vec<&str> = ids
             .iter()
             .copied()
-            .filter(|id| !self.found.contains_key(*id) && !self.not_found.contains_key(*id))
+            .filter(|id| {
+                !self.found.contains_key(*id) && !self.volatile.not_found.contains_key(*id)
+            })
             .collect();
         if !new.is_empty() {
-            let state = self.repo.state();
             for (id, lookup) in new.iter().zip(self.repo.lookup(&new)?) {
                 match lookup {
                     Lookup::Found(full) => {
                         self.found.insert((*id).to_owned(), full);
                     }
                     other => {
-                        if self.not_found.is_empty() {
-                            self.not_found_state = Some(state);
-                        }
-                        self.not_found.insert((*id).to_owned(), other);
+                        self.volatile.not_found.insert((*id).to_owned(), other);
                     }
                 }
             }
@@ -421,30 +447,50 @@ impl Checker {
         full.dedup();
         self.learn_facts(&full)?;
         let mut answers = HashMap::with_capacity(ids.len());
+        let shallow = !self.volatile.boundary.is_empty();
         for id in ids {
             let answer = match self.found.get(*id).cloned() {
-                Some(full) => {
-                    let key = (full.clone(), reference.to_owned());
-                    let relation = match self.relations.get(&key) {
-                        Some(relation) => relation.clone(),
-                        None => {
-                            let relation = self.repo.relation(&full, reference)?;
-                            self.relations.insert(key, relation.clone());
-                            relation
-                        }
-                    };
-                    Answer::Found {
-                        commit: self.commit(&full),
-                        relation,
-                    }
-                }
-                None => {
-                    Answer::NotFound(self.not_found.get(*id).cloned().unwrap_or(Lookup::Missing))
-                }
+                Some(full) => Answer::Found {
+                    relation: self.relation(&full, reference)?,
+                    commit: self.commit(&full),
+                },
+                None => Answer::NotFound {
+                    lookup: self
+                        .volatile
+                        .not_found
+                        .get(*id)
+                        .cloned()
+                        .unwrap_or(Lookup::Missing),
+                    shallow,
+                },
             };
             answers.insert(*id, answer);
         }
         Ok(answers)
+    }
+
+    /// How `served` relates to `reference`, from the cache or git.
+    fn relation(&mut self, served: &str, reference: &str) -> Result<Relation, RepoError> {
+        let key = (served.to_owned(), reference.to_owned());
+        if self.volatile.boundary.is_empty() {
+            if let Some(relation) = self.relations.get(&key) {
+                return Ok(relation.clone());
+            }
+            let relation = self.repo.relation(served, reference)?;
+            self.relations.insert(key, relation.clone());
+            Ok(relation)
+        } else {
+            if let Some(relation) = self.volatile.shallow_relations.get(&key) {
+                return Ok(relation.clone());
+            }
+            let relation =
+                self.repo
+                    .relation_in_shallow(served, reference, &self.volatile.boundary)?;
+            self.volatile
+                .shallow_relations
+                .insert(key, relation.clone());
+            Ok(relation)
+        }
     }
 
     /// Makes sure the time and subject of each full commit id are known.
@@ -484,18 +530,21 @@ fn judge(
     report.built_at = served.built_at;
     report.started_at = served.started_at;
     report.exe_replaced = served.exe_replaced;
-    if let Some((name, version)) = &served.package {
-        report.package = Some(name.clone());
-        report.version = Some(version.clone());
-    }
+    report.package = served.package.clone();
+    report.version = served.version.clone();
     report.started_before_ref =
         matches!((served.started_at, reference.time), (Some(s), Some(r)) if s < r);
     let (commit, relation) = match answer {
         Answer::Found { commit, relation } => (commit, relation),
-        Answer::NotFound(lookup) => {
+        Answer::NotFound { lookup, shallow } => {
             report.status = Status::UnknownCommit;
             report.commit = Some(served.commit.clone());
             report.reason = Some(match lookup {
+                Lookup::Missing if *shallow => format!(
+                    "{} is not in the local repository, a shallow clone: it may be older than \
+                     the clone's history (git fetch --unshallow, or --deepen N)",
+                    served.commit
+                ),
                 Lookup::Ambiguous => format!(
                     "the abbreviated id {} names several commits in the local repository",
                     served.commit
@@ -534,6 +583,19 @@ fn judge(
             report.ahead = Some(*ahead);
             report.behind = Some(*behind);
             Status::Diverged
+        }
+        Relation::Cut(cut) => {
+            let short = &commit.id[..commit.id.len().min(12)];
+            let (status, reason) = match cut {
+                Cut::Behind => (Status::Behind, "how many commits behind"),
+                Cut::Ahead => (Status::Ahead, "how many commits ahead"),
+                Cut::Unknown => (Status::UnknownCommit, "how it relates to the ref"),
+            };
+            report.reason = Some(format!(
+                "the shallow clone's history between {short} and the ref is cut: {reason} is \
+                 not known (git fetch --unshallow, or --deepen N)"
+            ));
+            status
         }
     };
     if served.dirty == Some(true) && !options.allow_dirty {

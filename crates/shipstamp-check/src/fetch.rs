@@ -1,9 +1,11 @@
 //! Fetching a version endpoint, with a time limit for the whole exchange and a size limit for
-//! the body.
+//! the body, before and after decompression.
 
+use std::io::Read;
 use std::time::Duration;
 
-/// Bodies larger than this are refused: a version document is a few hundred bytes.
+/// Bodies larger than this are refused, as sent and once decompressed: a version document is a
+/// few hundred bytes.
 pub const MAX_BODY: u64 = 1024 * 1024;
 
 /// Why a fetch produced no body to read.
@@ -37,17 +39,55 @@ impl Fetcher {
             .agent
             .get(url)
             .header("Accept", "application/json, text/plain;q=0.9")
+            .header("Accept-Encoding", "gzip, deflate")
             .call()
             .map_err(classify)?;
         let status = res.status();
         if !status.is_success() {
             return Err(FetchError::Invalid(format!("HTTP {status}")));
         }
-        res.body_mut()
+        let encoding = res.headers().get("content-encoding").map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        });
+        let raw = res
+            .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(classify)
+            .map_err(classify)?;
+        decode(encoding.as_deref(), raw).map_err(FetchError::Invalid)
+    }
+}
+
+/// The body as sent, decompressed for `Content-Encoding` gzip or deflate, at most [`MAX_BODY`]
+/// bytes once decoded: a few kilobytes of gzip can expand to gigabytes.
+pub(crate) fn decode(encoding: Option<&str>, raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    let limit = |reader: &mut dyn Read, name: &str| -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        reader
+            .take(MAX_BODY + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("a damaged {name} body ({e})"))?;
+        if out.len() as u64 > MAX_BODY {
+            return Err(format!(
+                "body larger than {} KiB once decompressed ({name})",
+                MAX_BODY / 1024
+            ));
+        }
+        Ok(out)
+    };
+    match encoding {
+        None | Some("" | "identity") => Ok(raw),
+        Some("gzip" | "x-gzip") => limit(&mut flate2::read::MultiGzDecoder::new(&raw[..]), "gzip"),
+        // "deflate" is the zlib format; some servers send raw deflate instead.
+        Some("deflate") => {
+            limit(&mut flate2::read::ZlibDecoder::new(&raw[..]), "deflate").or_else(|zlib| {
+                limit(&mut flate2::read::DeflateDecoder::new(&raw[..]), "deflate").map_err(|_| zlib)
+            })
+        }
+        Some(other) => Err(format!("compressed body ({other}), not decoded")),
     }
 }
 
@@ -70,6 +110,11 @@ fn classify(e: ureq::Error) -> FetchError {
             FetchError::Unreachable("timed out".into())
         }
         E::Io(io) => FetchError::Unreachable(io.to_string()),
+        // What comes back is not a TLS record: most often a plain HTTP server.
+        E::Rustls(rustls::Error::InvalidMessage(_)) => FetchError::Unreachable(
+            "the server does not speak TLS here (plain HTTP? try http://)".into(),
+        ),
+        E::Rustls(e) => FetchError::Unreachable(format!("TLS: {e}")),
         E::Protocol(p) => FetchError::Invalid(format!("not HTTP: {p}")),
         other => FetchError::Unreachable(other.to_string()),
     }
@@ -78,6 +123,7 @@ fn classify(e: ureq::Error) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     /// Failures that the loopback tests cannot produce without touching a network (a DNS
     /// lookup goes to the machine's resolver) are classified here.
@@ -120,6 +166,129 @@ mod tests {
         let fetcher = Fetcher::new(std::time::Duration::from_secs(1));
         for url in ["http://", "http://exa mple/", "http://[::1/", "not a url"] {
             assert!(fetcher.get(url).is_err(), "{url}");
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn decodes_gzip_and_both_deflates() {
+        let doc = br#"{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"}"#;
+        assert_eq!(decode(Some("gzip"), gzip(doc)).unwrap(), doc);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(doc).unwrap();
+        assert_eq!(decode(Some("deflate"), z.finish().unwrap()).unwrap(), doc);
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        d.write_all(doc).unwrap();
+        assert_eq!(decode(Some("deflate"), d.finish().unwrap()).unwrap(), doc);
+        assert_eq!(decode(Some("identity"), doc.to_vec()).unwrap(), doc);
+    }
+
+    #[test]
+    fn bombs_damage_and_unknown_encodings_are_errors() {
+        // 1 GiB of zeros is about a megabyte of gzip; 64 MiB is about 64 KB.
+        let bomb = gzip(&vec![0u8; 64 * 1024 * 1024]);
+        assert!(bomb.len() < 100 * 1024, "{}", bomb.len());
+        let err = decode(Some("gzip"), bomb).unwrap_err();
+        assert_eq!(err, "body larger than 1024 KiB once decompressed (gzip)");
+        let err = decode(Some("gzip"), b"\x1f\x8b not really".to_vec()).unwrap_err();
+        assert!(err.starts_with("a damaged gzip body"), "{err}");
+        let err = decode(Some("br"), b"\x0b\x02\x80".to_vec()).unwrap_err();
+        assert_eq!(err, "compressed body (br), not decoded");
+        let err = decode(Some("gzip, br"), Vec::new()).unwrap_err();
+        assert_eq!(err, "compressed body (gzip, br), not decoded");
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const DOCS: [&str; 4] = [
+            r#"{"schema":"shipstamp/v1","package":{"name":"a","version":"1"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","dirty":false}}"#,
+            r#"{"git":{"commit":{"id":{"abbrev":"3f9c2e1","full":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"}},"dirty":"true"}}"#,
+            r#"{"status":"success","data":{"revision":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","version":"3"}}"#,
+            "v1.4.2-3-g3f9c2e1-dirty\n",
+        ];
+
+        /// A body as a server might send it: a document or noise, maybe with a BOM, maybe
+        /// compressed, maybe cut or damaged on the way.
+        fn sent() -> impl Strategy<Value = (Option<&'static str>, Vec<u8>)> {
+            let body = prop_oneof![
+                (0..DOCS.len()).prop_map(|i| DOCS[i].as_bytes().to_vec()),
+                prop::collection::vec(any::<u8>(), 0..256),
+            ];
+            (
+                body,
+                any::<bool>(),
+                prop_oneof![Just(None), Just(Some("gzip")), Just(Some("deflate"))],
+                prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+                prop::option::of(any::<prop::sample::Index>()),
+            )
+                .prop_map(|(mut body, bom, encoding, damage, cut)| {
+                    if bom {
+                        body.splice(0..0, "\u{feff}".bytes());
+                    }
+                    let mut sent = match encoding {
+                        Some("gzip") => gzip(&body),
+                        Some(_) => {
+                            let mut z = flate2::write::ZlibEncoder::new(
+                                Vec::new(),
+                                flate2::Compression::default(),
+                            );
+                            z.write_all(&body).unwrap();
+                            z.finish().unwrap()
+                        }
+                        None => body,
+                    };
+                    if let (Some((at, byte)), false) = (damage, sent.is_empty()) {
+                        let i = at.index(sent.len());
+                        sent[i] = byte;
+                    }
+                    if let (Some(cut), false) = (cut, sent.is_empty()) {
+                        sent.truncate(cut.index(sent.len()));
+                    }
+                    (encoding, sent)
+                })
+        }
+
+        fn one_line(e: &impl std::fmt::Display) -> bool {
+            let msg = e.to_string();
+            !msg.is_empty() && !msg.contains('\n')
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn decoding_then_parsing_never_panics((encoding, sent) in sent(), pointer in "(/[a-z]{0,6}){0,3}") {
+                match decode(encoding, sent) {
+                    Ok(body) => {
+                        prop_assert!(body.len() as u64 <= MAX_BODY);
+                        for parsed in [crate::parse_served(&body), crate::parse_served_at(&body, &pointer)] {
+                            match parsed {
+                                Ok(served) => prop_assert!((7..=64).contains(&served.commit.len())),
+                                Err(e) => prop_assert!(one_line(&e), "{e}"),
+                            }
+                        }
+                    }
+                    Err(e) => prop_assert!(one_line(&e), "{e}"),
+                }
+            }
+        }
+
+        #[test]
+        fn every_document_survives_bom_and_compression() {
+            for doc in DOCS {
+                let mut body = "\u{feff}".as_bytes().to_vec();
+                body.extend_from_slice(doc.as_bytes());
+                let decoded = decode(Some("gzip"), gzip(&body)).unwrap();
+                let served = crate::parse_served(&decoded).unwrap();
+                assert!(served.commit.starts_with("3f9c2e1"), "{doc}");
+            }
         }
     }
 }

@@ -68,4 +68,4 @@ pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
 };
 pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
-pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served};
+pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served, parse_served_at};

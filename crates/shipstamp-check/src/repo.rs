@@ -39,6 +39,20 @@ pub(crate) enum Relation {
         ahead: u64,
         behind: u64,
     },
+    /// A shallow clone's boundary cuts the history between the two: counts would be wrong.
+    Cut(Cut),
+}
+
+/// What a shallow clone can still prove when its boundary cuts the history between a served
+/// commit and the ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// The served commit is an ancestor of the ref, through commits the clone has.
+    Behind,
+    /// The ref is an ancestor of the served commit.
+    Ahead,
+    /// Neither can be shown.
+    Unknown,
 }
 
 /// What the repository says about a commit id as a target served it.
@@ -130,6 +144,9 @@ const STATE_FILES: [&str; 5] = [
     "objects/pack",
     "logs/HEAD",
 ];
+
+/// The index of `shallow` in [`STATE_FILES`].
+const SHALLOW: usize = 1;
 
 /// A cheap fingerprint of [`STATE_FILES`]: their modification times (and whether they exist).
 pub(crate) type RepoState = [Option<SystemTime>; STATE_FILES.len()];
@@ -358,6 +375,50 @@ impl Repo {
     fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, RepoError> {
         let (found, base) = self.run_status(&["merge-base", "--end-of-options", a, b])?;
         Ok(found.then_some(base))
+    }
+
+    /// The commits at the boundary of a shallow clone (whose parents it lacks); empty for a
+    /// full clone. Reads `.git/shallow`, starts no process.
+    pub(crate) fn shallow_boundary(&self) -> Vec<String> {
+        self.state_files
+            .get(SHALLOW)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|text| text.lines().map(|l| l.trim().to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// [`Repo::relation`] in a shallow clone whose boundary is `boundary`: the same answer when
+    /// the history between the two commits is whole, else what can still be proven.
+    pub(crate) fn relation_in_shallow(
+        &self,
+        served: &str,
+        target: &str,
+        boundary: &[String],
+    ) -> Result<Relation, RepoError> {
+        if served == target {
+            return Ok(Relation::Same);
+        }
+        let range = format!("{served}...{target}");
+        let between = self.run(&["rev-list", "--end-of-options", &range], None)?;
+        let cut = between
+            .lines()
+            .chain([served, target])
+            .any(|id| boundary.iter().any(|b| b == id));
+        if !cut {
+            return self.relation(served, target);
+        }
+        let is_ancestor = |a: &str, b: &str| -> Result<bool, RepoError> {
+            Ok(self
+                .run_status(&["merge-base", "--is-ancestor", "--end-of-options", a, b])?
+                .0)
+        };
+        Ok(Relation::Cut(if is_ancestor(served, target)? {
+            Cut::Behind
+        } else if is_ancestor(target, served)? {
+            Cut::Ahead
+        } else {
+            Cut::Unknown
+        }))
     }
 
     /// The fingerprint of the files that change when commits arrive; reading it starts no

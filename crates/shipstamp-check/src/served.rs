@@ -17,21 +17,32 @@ pub enum ServedShape {
     Kubernetes,
     /// Dockerflow `{commit}`.
     Dockerflow,
-    /// Spring Boot Actuator `{git: {commit: {id}}}`.
+    /// Spring Boot Actuator `/actuator/info`: `{git: {commit: {id}, dirty}, build: {version}}`,
+    /// in `simple` or `full` git mode.
     SpringActuator,
-    /// A body that is just a commit id.
+    /// Prometheus' own `/api/v1/status/buildinfo`: `{status, data: {revision, version}}`.
+    PrometheusBuildInfo,
+    /// The common `{version, revision}` document (Go services, many exporters).
+    VersionRevision,
+    /// Any JSON document, read at a JSON pointer given for the target (`--field`).
+    JsonPointer,
+    /// A body that is just a commit id (`git describe --always --dirty` style allowed).
     PlainText,
 }
 
 impl ServedShape {
     /// The shape as written in output: `shipstamp`, `kubernetes`, `dockerflow`,
-    /// `spring-actuator`, `plain-text`.
+    /// `spring-actuator`, `prometheus-buildinfo`, `version-revision`, `json-pointer`,
+    /// `plain-text`.
     pub fn as_str(self) -> &'static str {
         match self {
             ServedShape::Shipstamp => "shipstamp",
             ServedShape::Kubernetes => "kubernetes",
             ServedShape::Dockerflow => "dockerflow",
             ServedShape::SpringActuator => "spring-actuator",
+            ServedShape::PrometheusBuildInfo => "prometheus-buildinfo",
+            ServedShape::VersionRevision => "version-revision",
+            ServedShape::JsonPointer => "json-pointer",
             ServedShape::PlainText => "plain-text",
         }
     }
@@ -47,8 +58,10 @@ pub struct Served {
     pub commit: String,
     /// Whether the build was dirty, when the shape says.
     pub dirty: Option<bool>,
-    /// Package name and version, when the shape says.
-    pub package: Option<(String, String)>,
+    /// Package name, when the shape says.
+    pub package: Option<String>,
+    /// Version, when the shape says.
+    pub version: Option<String>,
     /// When the served build was made, when the shape says.
     pub built_at: Option<Timestamp>,
     /// When the serving process started, when the shape says.
@@ -64,6 +77,7 @@ impl Served {
             commit,
             dirty: None,
             package: None,
+            version: None,
             built_at: None,
             started_at: None,
             exe_replaced: None,
@@ -87,7 +101,8 @@ pub enum ParseErrorKind {
     MalformedJson,
     /// A JSON object in none of the known shapes.
     UnknownShape,
-    /// A known shape whose commit field is missing, `null`, or not a commit id.
+    /// A known shape whose commit field is missing, `null`, or not a commit id; or nothing (or
+    /// not a commit id) at the JSON pointer given for the target.
     BadCommit,
     /// A document that says it is `shipstamp/v1` (or another version) but is not valid.
     InvalidStamp,
@@ -128,24 +143,59 @@ impl std::error::Error for ParseError {
     }
 }
 
-/// Reads a version body.
+/// Reads a version body, in whichever of the known shapes it is.
+///
+/// A leading UTF-8 byte order mark is skipped.
 pub fn parse_served(body: &[u8]) -> Result<Served, ParseError> {
+    parse(body, None)
+}
+
+/// Reads the commit of any JSON document at `pointer` (RFC 6901, e.g. `/data/revision`), for
+/// documents in none of the known shapes: `shipstamp check --field`.
+///
+/// ```
+/// let served = shipstamp_check::parse_served_at(br#"{"build":{"sha":"3f9c2e1"}}"#, "/build/sha")?;
+/// assert_eq!(served.commit, "3f9c2e1");
+/// # Ok::<(), shipstamp_check::ParseError>(())
+/// ```
+pub fn parse_served_at(body: &[u8], pointer: &str) -> Result<Served, ParseError> {
+    parse(body, Some(pointer))
+}
+
+fn parse(body: &[u8], pointer: Option<&str>) -> Result<Served, ParseError> {
     use ParseErrorKind as K;
     let text = std::str::from_utf8(body)
         .map_err(|_| ParseError::new(K::NotText, "the body is not UTF-8 text"))?;
-    let trimmed = text.trim();
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Err(ParseError::new(K::Empty, "the body is empty"));
     }
+    if trimmed.starts_with('<') {
+        return Err(ParseError::new(
+            K::Html,
+            "an HTML page, not a version document",
+        ));
+    }
+    if let Some(pointer) = pointer {
+        let value: Value = serde_json::from_str(trimmed).map_err(malformed)?;
+        let at = value.pointer(pointer).ok_or_else(|| {
+            ParseError::new(
+                K::BadCommit,
+                format!("nothing at {pointer} in this JSON document"),
+            )
+        })?;
+        let (commit, dirty) = string_commit(at, pointer)?;
+        return Ok(Served {
+            dirty,
+            ..Served::commit_only(ServedShape::JsonPointer, commit)
+        });
+    }
     if !trimmed.starts_with('{') {
-        if let Some(commit) = commit_id(trimmed) {
-            return Ok(Served::commit_only(ServedShape::PlainText, commit));
-        }
-        if trimmed.starts_with('<') {
-            return Err(ParseError::new(
-                K::Html,
-                "an HTML page, not a version document",
-            ));
+        if let Some((commit, dirty)) = described_commit(trimmed) {
+            return Ok(Served {
+                dirty,
+                ..Served::commit_only(ServedShape::PlainText, commit)
+            });
         }
         return Err(ParseError::new(
             K::NotAVersionDocument,
@@ -155,11 +205,7 @@ pub fn parse_served(body: &[u8]) -> Result<Served, ParseError> {
             ),
         ));
     }
-    let value: Value = serde_json::from_str(trimmed).map_err(|e| ParseError {
-        detail: format!("malformed JSON: {e}"),
-        source: Some(Box::new(e)),
-        ..ParseError::new(K::MalformedJson, "")
-    })?;
+    let value: Value = serde_json::from_str(trimmed).map_err(malformed)?;
     if value.get("schema").is_some() {
         let stamp = Stamp::from_json(trimmed).map_err(|e| ParseError {
             detail: e.to_string(),
@@ -177,32 +223,30 @@ pub fn parse_served(body: &[u8]) -> Result<Served, ParseError> {
             shape: ServedShape::Shipstamp,
             commit,
             dirty: stamp.git.dirty,
-            package: Some((stamp.package.name.clone(), stamp.package.version.clone())),
+            package: Some(stamp.package.name.clone()),
+            version: Some(stamp.package.version.clone()),
             built_at: stamp.build.time,
             started_at: process.as_ref().and_then(|p| p.started_at),
             exe_replaced: process.and_then(|p| p.exe_replaced),
         });
     }
     if let Some(c) = value.get("gitCommit") {
-        let commit = string_commit(c, "gitCommit")?;
+        let (commit, _) = string_commit(c, "gitCommit")?;
         let dirty = match value.get("gitTreeState").and_then(Value::as_str) {
             Some("dirty") => Some(true),
             Some("clean") => Some(false),
             _ => None,
         };
-        // Kubernetes writes `buildDate` as RFC 3339 UTC, as shipstamp does.
-        let built_at = value
-            .get("buildDate")
-            .and_then(Value::as_str)
-            .and_then(|d| d.parse().ok());
         return Ok(Served {
             dirty,
-            built_at,
+            version: text_at(&value, "/gitVersion"),
+            // Kubernetes writes `buildDate` as RFC 3339 UTC, as shipstamp does.
+            built_at: time_at(&value, "/buildDate"),
             ..Served::commit_only(ServedShape::Kubernetes, commit)
         });
     }
     if let Some(id) = value.pointer("/git/commit/id") {
-        // Spring's "simple" mode serves the abbreviated id; "full" mode an object.
+        // "simple" mode serves the abbreviated id; "full" mode an object with both.
         let id = match id {
             Value::Object(o) => o
                 .get("full")
@@ -210,31 +254,99 @@ pub fn parse_served(body: &[u8]) -> Result<Served, ParseError> {
                 .unwrap_or(&Value::Null),
             other => other,
         };
-        return Ok(Served::commit_only(
-            ServedShape::SpringActuator,
-            string_commit(id, "git.commit.id")?,
-        ));
+        let (commit, _) = string_commit(id, "git.commit.id")?;
+        return Ok(Served {
+            // A boolean in "simple" mode; "full" mode writes "true" or "false" as a string.
+            dirty: value.pointer("/git/dirty").and_then(flag),
+            package: text_at(&value, "/build/artifact").or_else(|| text_at(&value, "/build/name")),
+            version: text_at(&value, "/build/version"),
+            built_at: time_at(&value, "/build/time"),
+            ..Served::commit_only(ServedShape::SpringActuator, commit)
+        });
+    }
+    if value.get("status").and_then(Value::as_str) == Some("success") {
+        if let Some(revision) = value.pointer("/data/revision") {
+            let (commit, dirty) = string_commit(revision, "data.revision")?;
+            return Ok(Served {
+                dirty,
+                version: text_at(&value, "/data/version"),
+                ..Served::commit_only(ServedShape::PrometheusBuildInfo, commit)
+            });
+        }
     }
     if let Some(c) = value.get("commit") {
-        return Ok(Served::commit_only(
-            ServedShape::Dockerflow,
-            string_commit(c, "commit")?,
-        ));
+        let (commit, dirty) = string_commit(c, "commit")?;
+        return Ok(Served {
+            dirty,
+            version: text_at(&value, "/version"),
+            ..Served::commit_only(ServedShape::Dockerflow, commit)
+        });
+    }
+    if let Some(revision) = value.get("revision") {
+        let (commit, described_dirty) = string_commit(revision, "revision")?;
+        return Ok(Served {
+            dirty: ["dirty", "modified"]
+                .iter()
+                .find_map(|k| value.get(*k).and_then(flag))
+                .or(described_dirty),
+            version: text_at(&value, "/version"),
+            ..Served::commit_only(ServedShape::VersionRevision, commit)
+        });
     }
     Err(ParseError::new(
         K::UnknownShape,
-        "JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Dockerflow {commit} or Spring {git.commit.id}",
+        "JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Spring {git.commit.id}, \
+         Prometheus buildinfo, Dockerflow {commit} or {version, revision}; \
+         give --field /json/pointer to where the commit is",
     ))
 }
 
-fn string_commit(v: &Value, field: &str) -> Result<String, ParseError> {
+fn malformed(e: serde_json::Error) -> ParseError {
+    ParseError {
+        detail: format!("malformed JSON: {e}"),
+        source: Some(Box::new(e)),
+        ..ParseError::new(ParseErrorKind::MalformedJson, "")
+    }
+}
+
+/// A string at `pointer`, if there is one.
+fn text_at(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// An RFC 3339 time at `pointer`, if there is one.
+fn time_at(value: &Value, pointer: &str) -> Option<Timestamp> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+}
+
+/// `true`, `false`, `"true"` or `"false"`.
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The commit (and dirty mark, if any) of a string field.
+fn string_commit(v: &Value, field: &str) -> Result<(String, Option<bool>), ParseError> {
     let s = v.as_str().ok_or_else(|| {
         ParseError::new(
             ParseErrorKind::BadCommit,
             format!("{field} is not a string"),
         )
     })?;
-    commit_id(s).ok_or_else(|| {
+    described_commit(s).ok_or_else(|| {
         ParseError::new(
             ParseErrorKind::BadCommit,
             format!("{field} {} is not a commit id", preview(s)),
@@ -242,9 +354,23 @@ fn string_commit(v: &Value, field: &str) -> Result<String, ParseError> {
     })
 }
 
+/// A commit id, or `git describe --always --dirty` output (`3f9c2e1`, `3f9c2e1-dirty`,
+/// `v1.4.2-3-g3f9c2e1-dirty`): the id, and `Some(true)` when marked dirty.
+fn described_commit(s: &str) -> Option<(String, Option<bool>)> {
+    let s = s.trim();
+    let (described, dirty) = match s.strip_suffix("-dirty") {
+        Some(rest) => (rest, Some(true)),
+        None => (s, None),
+    };
+    let id = commit_id(described).or_else(|| {
+        let (_, hex) = described.rsplit_once("-g")?;
+        commit_id(hex)
+    })?;
+    Some((id, dirty))
+}
+
 /// 7 to 64 hex digits, lowercased.
 fn commit_id(s: &str) -> Option<String> {
-    let s = s.trim();
     ((7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| s.to_ascii_lowercase())
 }
@@ -297,6 +423,119 @@ mod tests {
         assert_eq!(full.commit, SHA);
         assert_eq!(ok(&format!("{SHA}\n")).shape, ServedShape::PlainText);
         assert_eq!(ok("3f9c2e1").commit, "3f9c2e1");
+    }
+
+    #[test]
+    fn every_dirty_signal_and_version_is_read() {
+        let ok = |body: &str| parse_served(body.as_bytes()).unwrap();
+        // Spring Boot Actuator, `full` git mode: the id is an object, `dirty` a string.
+        let spring_full = ok(&format!(
+            r#"{{"git":{{"branch":"main","commit":{{"id":{{"abbrev":"3f9c2e1","full":"{SHA}","describe":"v1-dirty"}},"time":"2026-11-22T09:58:11Z"}},"dirty":"true"}},"build":{{"artifact":"orders","name":"orders-api","version":"1.4.2","time":"2026-11-22T10:00:00Z"}}}}"#
+        ));
+        assert_eq!(
+            (
+                spring_full.shape,
+                spring_full.commit.as_str(),
+                spring_full.dirty
+            ),
+            (ServedShape::SpringActuator, SHA, Some(true))
+        );
+        assert_eq!(spring_full.package.as_deref(), Some("orders"));
+        assert_eq!(spring_full.version.as_deref(), Some("1.4.2"));
+        assert_eq!(
+            spring_full.built_at.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-22T10:00:00Z")
+        );
+        // `simple` mode: the abbreviated id, `dirty` a boolean (or a string).
+        for (dirty, want) in [
+            ("true", Some(true)),
+            ("false", Some(false)),
+            ("\"false\"", Some(false)),
+            ("null", None),
+        ] {
+            let simple = ok(&format!(
+                r#"{{"git":{{"commit":{{"id":"3f9c2e1"}},"dirty":{dirty}}}}}"#
+            ));
+            assert_eq!(simple.dirty, want, "{dirty}");
+        }
+        let k8s = ok(&format!(
+            r#"{{"gitCommit":"{SHA}","gitTreeState":"dirty","gitVersion":"v1.31.0","buildDate":"2026-11-22T10:00:00Z"}}"#
+        ));
+        assert_eq!(
+            (k8s.dirty, k8s.version.as_deref()),
+            (Some(true), Some("v1.31.0"))
+        );
+        let dockerflow = ok(&format!(
+            r#"{{"source":"https://github.com/acme/orders","version":"1.4.2","commit":"{SHA}","build":"https://ci/1"}}"#
+        ));
+        assert_eq!(
+            (dockerflow.shape, dockerflow.version.as_deref()),
+            (ServedShape::Dockerflow, Some("1.4.2"))
+        );
+        let prometheus = ok(&format!(
+            r#"{{"status":"success","data":{{"version":"3.5.0","revision":"{SHA}","branch":"HEAD","buildUser":"root@x","buildDate":"20251014-09:01:02","goVersion":"go1.24"}}}}"#
+        ));
+        assert_eq!(
+            (
+                prometheus.shape,
+                prometheus.version.as_deref(),
+                prometheus.commit.as_str()
+            ),
+            (ServedShape::PrometheusBuildInfo, Some("3.5.0"), SHA)
+        );
+        let go = ok(&format!(
+            r#"{{"version":"0.9.1","revision":"{SHA}","modified":true}}"#
+        ));
+        assert_eq!(
+            (go.shape, go.version.as_deref(), go.dirty),
+            (ServedShape::VersionRevision, Some("0.9.1"), Some(true))
+        );
+        let go = ok(&format!(r#"{{"version":"0.9.1","revision":"{SHA}"}}"#));
+        assert_eq!(go.dirty, None);
+        // Plain text, as `git describe --always --dirty` writes it.
+        let plain = ok("3F9C2E1-dirty\n");
+        assert_eq!(
+            (plain.commit.as_str(), plain.dirty),
+            ("3f9c2e1", Some(true))
+        );
+        let described = ok("v1.4.2-3-g3f9c2e1");
+        assert_eq!(
+            (described.commit.as_str(), described.dirty),
+            ("3f9c2e1", None)
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let mut body = "\u{feff}".as_bytes().to_vec();
+        body.extend_from_slice(format!(r#"{{"commit":"{SHA}"}}"#).as_bytes());
+        assert_eq!(parse_served(&body).unwrap().commit, SHA);
+        let mut body = "\u{feff}".as_bytes().to_vec();
+        body.extend_from_slice(format!("{SHA}\r\n").as_bytes());
+        assert_eq!(parse_served(&body).unwrap().shape, ServedShape::PlainText);
+    }
+
+    #[test]
+    fn any_document_at_a_json_pointer() {
+        let body = format!(r#"{{"data":{{"build":{{"sha":"{SHA}"}}}},"commit":"not read"}}"#);
+        let served = parse_served_at(body.as_bytes(), "/data/build/sha").unwrap();
+        assert_eq!(
+            (served.shape, served.commit.as_str()),
+            (ServedShape::JsonPointer, SHA)
+        );
+        for (pointer, why) in [
+            ("/data/missing", "nothing at /data/missing"),
+            ("/data", "/data is not a string"),
+            ("/commit", "/commit \"not read\" is not a commit id"),
+        ] {
+            let err = parse_served_at(body.as_bytes(), pointer).unwrap_err();
+            assert_eq!(err.kind(), ParseErrorKind::BadCommit);
+            assert!(err.to_string().contains(why), "{pointer}: {err}");
+        }
+        let err = parse_served_at(b"3f9c2e1", "/sha").unwrap_err();
+        assert_eq!(err.kind(), ParseErrorKind::MalformedJson);
+        let err = parse_served(br#"{"build":{"sha":"3f9c2e1"}}"#).unwrap_err();
+        assert!(err.to_string().contains("--field"), "{err}");
     }
 
     #[test]

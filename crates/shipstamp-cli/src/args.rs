@@ -33,12 +33,21 @@ pub(crate) struct CheckFlags {
     /// Time limit for each target's request, body included.
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "5s")]
     pub(crate) timeout: Duration,
+    /// For documents in none of the known shapes: the JSON pointer to the commit, e.g.
+    /// /data/revision or /build/sha. A line of a targets file can give its own (field=/…).
+    #[arg(long, value_name = "POINTER")]
+    pub(crate) field: Option<String>,
 }
 
 impl CheckFlags {
-    /// The targets named on the command line and in `--targets`; the error is a usage error.
-    pub(crate) fn targets(&self) -> Result<Vec<Target>, String> {
-        read_targets(&self.urls, self.targets.as_deref())
+    /// The targets named on the command line and in `--targets`, each once (a warning on
+    /// standard error for each one given twice); the error is a usage error.
+    pub(crate) fn targets(&self, command: &str) -> Result<Vec<Target>, String> {
+        let read = read_targets(&self.urls, self.targets.as_deref(), self.field.as_deref())?;
+        for warning in &read.warnings {
+            eprintln!("shipstamp {command}: warning: {warning}");
+        }
+        Ok(read.targets)
     }
 
     pub(crate) fn options(&self) -> Options {

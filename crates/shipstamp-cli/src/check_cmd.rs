@@ -31,7 +31,7 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match args.flags.targets() {
+    let targets = match args.flags.targets("check") {
         Ok(t) => t,
         Err(why) => {
             eprintln!("shipstamp check: {why}");

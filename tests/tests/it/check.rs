@@ -468,9 +468,11 @@ fn wait_until_the_rollout_lands_or_stop_early() {
 #[test]
 fn a_closed_stdout_keeps_the_verdict_and_does_not_panic() {
     let h = history();
-    let server = StubServer::start(vec![("/v", doc(&h.c2))]);
-    let url = server.url("/v");
-    let many: Vec<&str> = std::iter::repeat_n(url.as_str(), 1500).collect();
+    // 1,500 distinct targets (a target listed twice is checked once): far more output than a
+    // pipe holds.
+    let paths: Vec<String> = (0..1500).map(|i| format!("/v{i}")).collect();
+    let server = StubServer::start(paths.iter().map(|p| (p.as_str(), doc(&h.c2))).collect());
+    let many: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
     let mut child = Command::new(cli())
         .args(["check", "--ref", "main", "--repo"])
         .arg(h.repo.path())
@@ -528,4 +530,109 @@ fn the_real_example_service_built_in_a_repository() {
     );
     let out = check(&built);
     assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn shallow_clones_say_what_they_cannot_know() {
+    // origin: main c1..c5; side branched at c1 with s1..s3, merged into main as m;
+    // other: one commit o on its own root, fetched later with --depth 1.
+    let origin = TempRepo::new();
+    let c1 = origin.commit_all("c1");
+    let mut main = Vec::new();
+    for i in 2..=5 {
+        main.push(origin.commit_all(&format!("c{i}")));
+    }
+    let c5 = main.last().unwrap().clone();
+    origin.git(&["checkout", "-q", "-b", "side", &c1]);
+    let s1 = origin.commit_all("s1");
+    origin.commit_all("s2");
+    origin.commit_all("s3");
+    origin.git(&["checkout", "-q", "main"]);
+    origin.git(&["merge", "-q", "--no-ff", "-m", "m", "side"]);
+    let m = origin.head();
+    origin.git(&["checkout", "-q", "--orphan", "other"]);
+    let o = origin.commit_all("o");
+    origin.git(&["checkout", "-q", "main"]);
+
+    let clone_dir = tempfile::tempdir().unwrap();
+    let status = shipstamp_tests::git(clone_dir.path())
+        .args(["clone", "-q", "--depth", "2", "--branch", "main"])
+        .arg(format!("file://{}", origin.path().display()))
+        .arg("clone")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clone = TempRepo::at(clone_dir.path().join("clone"));
+    clone.git(&["fetch", "-q", "--depth", "1", "origin", "other"]);
+
+    let server = StubServer::start(vec![
+        ("/old", doc(&c1)),
+        ("/cut", doc(&c5)),
+        ("/other", doc(&o)),
+        ("/side", doc(&s1)),
+        ("/m", doc(&m)),
+    ]);
+    let out = run(
+        &clone,
+        &[
+            "--ref",
+            "main",
+            "--json",
+            &server.url("/old"),
+            &server.url("/cut"),
+            &server.url("/other"),
+            &server.url("/m"),
+        ],
+    );
+    let doc = json(&out);
+    let t = &doc["targets"];
+    // Older than the clone's history: not here, and the message says why and what to do.
+    assert_eq!(t[0]["status"], "unknown-commit", "{t}");
+    assert!(
+        t[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("shallow clone") && r.contains("git fetch --unshallow")),
+        "{t}"
+    );
+    // c5 is an ancestor of m through commits the clone has, but the side branch merged in
+    // between is cut: behind, and no count (the clone would say 2; it is 4).
+    assert_eq!(t[1]["status"], "behind", "{t}");
+    assert_eq!(t[1]["behind"], Value::Null, "{t}");
+    assert!(
+        t[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("is cut")),
+        "{t}"
+    );
+    // Nothing relates o and main in the clone: not a made-up "diverged".
+    assert_eq!(t[2]["status"], "unknown-commit", "{t}");
+    assert!(
+        t[2]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("how it relates to the ref")),
+        "{t}"
+    );
+    assert_eq!(t[3]["status"], "match");
+    assert_eq!(code(&out), 1, "behind is drift: {}", text(&out));
+    let human = text(&run(&clone, &["--ref", "main", &server.url("/cut")]));
+    assert!(
+        human.contains("behind ") && human.contains("--deepen"),
+        "{human}"
+    );
+
+    // After a full fetch, the same targets get their real counts.
+    clone.git(&["fetch", "-q", "--unshallow", "origin", "main"]);
+    let out = run(
+        &clone,
+        &[
+            "--ref",
+            "main",
+            "--json",
+            &server.url("/cut"),
+            &server.url("/side"),
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["targets"][0]["behind"], 4, "{doc}");
+    assert_eq!(doc["targets"][1]["behind"], 7, "{doc}");
 }

@@ -107,7 +107,7 @@ impl Rounds {
 }
 
 pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match args.flags.targets() {
+    let targets = match args.flags.targets("dashboard") {
         Ok(t) => t,
         Err(why) => {
             eprintln!("shipstamp dashboard: {why}");

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub enum Reply {
     /// `200` with this content type and body.
     Ok(&'static str, Vec<u8>),
+    /// `200`, JSON, with this `Content-Encoding` and these (encoded) body bytes.
+    Encoded(&'static str, Vec<u8>),
     /// This status with an HTML body.
     Status(u16, &'static str),
     /// Accepts the request and never answers.
@@ -76,6 +78,13 @@ fn serve(mut conn: TcpStream, routes: &Routes) {
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match conn.read(&mut byte) {
+            // Not an HTTP request (a TLS handshake, say): answer as HTTP servers do.
+            Ok(1) if head.is_empty() && !byte[0].is_ascii_uppercase() => {
+                let _ = conn.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                return;
+            }
             Ok(1) => head.push(byte[0]),
             _ => return,
         }
@@ -98,6 +107,12 @@ fn respond(mut conn: TcpStream, path: &str, reply: Reply) {
         Reply::Ok(content_type, body) => write!(
             conn,
             "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .and_then(|_| conn.write_all(&body)),
+        Reply::Encoded(encoding, body) => write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         )
         .and_then(|_| conn.write_all(&body)),

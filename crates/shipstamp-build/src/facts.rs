@@ -153,8 +153,9 @@ mod tests {
     }
 }
 
-/// A repository URL that is safe to stamp: `http(s)://` or `ssh://`, with any `user:password@`
-/// removed. Anything else (scp-like `git@host:path`, local paths) is dropped.
+/// A repository URL that is safe to stamp: `http(s)://`, `ssh://` or `git://`, with any
+/// `user:password@`, query string and fragment removed (tokens live in all three). Anything else
+/// (scp-like `git@host:path`, local paths) is dropped.
 pub(crate) fn public_repository_url(url: &str) -> Option<String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once("://")?;
@@ -164,6 +165,7 @@ pub(crate) fn public_repository_url(url: &str) -> Option<String> {
     {
         return None;
     }
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let host = authority
@@ -304,6 +306,15 @@ mod url_tests {
             u("https://tok@github.com").as_deref(),
             Some("https://github.com")
         );
+        assert_eq!(
+            u("https://github.com/o/r?access_token=s3cr3t#readme").as_deref(),
+            Some("https://github.com/o/r")
+        );
+        assert_eq!(
+            u("https://u:p@github.com?token=x").as_deref(),
+            Some("https://github.com")
+        );
+        assert_eq!(u("https://?token=x"), None);
         assert_eq!(u("git@github.com:o/r.git"), None);
         assert_eq!(u("/home/me/repo"), None);
         assert_eq!(u("file:///home/me/repo"), None);

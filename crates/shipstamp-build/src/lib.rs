@@ -66,7 +66,8 @@
 //!
 //! Git remote URLs, absolute paths, user names, host names, or any environment variable other than
 //! the commit and branch variables above. The package's own `repository` field from
-//! `Cargo.toml` is stamped (without any `user:password@`), for Dockerflow's `source`.
+//! `Cargo.toml` is stamped (without any `user:password@`, query string or fragment), for
+//! Dockerflow's `source`.
 //!
 //! [shipstamp]: https://docs.rs/shipstamp
 

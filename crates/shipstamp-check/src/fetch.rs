@@ -109,15 +109,26 @@ fn classify(e: ureq::Error) -> FetchError {
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             FetchError::Unreachable("timed out".into())
         }
+        // What comes back is not a TLS record: most often a plain HTTP server. (rustls' error
+        // arrives inside an I/O error or on its own, depending on where the handshake fails.)
+        E::Io(io) if is_not_tls(io.get_ref()) => not_tls(),
+        E::Rustls(rustls::Error::InvalidMessage(_)) => not_tls(),
         E::Io(io) => FetchError::Unreachable(io.to_string()),
-        // What comes back is not a TLS record: most often a plain HTTP server.
-        E::Rustls(rustls::Error::InvalidMessage(_)) => FetchError::Unreachable(
-            "the server does not speak TLS here (plain HTTP? try http://)".into(),
-        ),
         E::Rustls(e) => FetchError::Unreachable(format!("TLS: {e}")),
         E::Protocol(p) => FetchError::Invalid(format!("not HTTP: {p}")),
         other => FetchError::Unreachable(other.to_string()),
     }
+}
+
+fn is_not_tls(inner: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> bool {
+    matches!(
+        inner.and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidMessage(_))
+    )
+}
+
+fn not_tls() -> FetchError {
+    FetchError::Unreachable("the server does not speak TLS here (plain HTTP? try http://)".into())
 }
 
 #[cfg(test)]

@@ -341,32 +341,52 @@ impl Checker {
         targets: &[Target],
         reference: &Commit,
     ) -> Result<Vec<TargetReport>, RepoError> {
-        let served = self.fetch_all(targets);
-        let mut ids: Vec<&str> = served
-            .iter()
-            .filter_map(|s| s.as_ref().ok().map(|s| s.commit.as_str()))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let answers = self.answers(&ids, &reference.id)?;
-        Ok(targets
-            .iter()
-            .zip(&served)
-            .map(|(target, served)| match served {
-                Ok(served) => judge(
-                    target,
-                    served,
-                    &answers[served.commit.as_str()],
-                    reference,
-                    &self.options,
-                ),
-                Err((status, why)) => TargetReport::failed(target, *status, why.clone()),
-            })
-            .collect())
+        let mut reports = self.check_groups(&[(targets, reference)])?;
+        Ok(reports.pop().unwrap_or_default())
+    }
+
+    /// Checks several groups of targets, each against its own ref (the environments of one
+    /// service, each following its branch), with one pool of [`Options::concurrency`] requests
+    /// for all of them. One list of reports per group, in the order of the groups and their
+    /// targets.
+    pub fn check_groups(
+        &mut self,
+        groups: &[(&[Target], &Commit)],
+    ) -> Result<Vec<Vec<TargetReport>>, RepoError> {
+        let all: Vec<&Target> = groups.iter().flat_map(|(t, _)| t.iter()).collect();
+        let mut served = self.fetch_all(&all).into_iter();
+        let mut reports = Vec::with_capacity(groups.len());
+        for (targets, reference) in groups {
+            let served: Vec<Result<Served, Failure>> = served.by_ref().take(targets.len()).collect();
+            let mut ids: Vec<&str> = served
+                .iter()
+                .filter_map(|s| s.as_ref().ok().map(|s| s.commit.as_str()))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let answers = self.answers(&ids, &reference.id)?;
+            reports.push(
+                targets
+                    .iter()
+                    .zip(&served)
+                    .map(|(target, served)| match served {
+                        Ok(served) => judge(
+                            target,
+                            served,
+                            &answers[served.commit.as_str()],
+                            reference,
+                            &self.options,
+                        ),
+                        Err((status, why)) => TargetReport::failed(target, *status, why.clone()),
+                    })
+                    .collect(),
+            );
+        }
+        Ok(reports)
     }
 
     /// Fetches and parses every target, `concurrency` at a time, in the order of `targets`.
-    fn fetch_all(&self, targets: &[Target]) -> Vec<Result<Served, Failure>> {
+    fn fetch_all(&self, targets: &[&Target]) -> Vec<Result<Served, Failure>> {
         let next = AtomicUsize::new(0);
         let workers = self.options.concurrency.clamp(1, targets.len().max(1));
         let mut done: Vec<(usize, Result<Served, Failure>)> = std::thread::scope(|scope| {

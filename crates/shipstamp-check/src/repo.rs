@@ -377,6 +377,61 @@ impl Repo {
         Ok(found.then_some(base))
     }
 
+    /// `git fetch` from the default remote, given at most `timeout` (then killed): a dashboard
+    /// that runs for days keeps `origin/main` current this way. Never prompts for credentials.
+    pub fn fetch(&self, timeout: std::time::Duration) -> Result<(), RepoError> {
+        let mut child = self
+            .command(&["fetch", "--quiet"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| spawn_error(&["fetch"], e))?;
+        // Read what git says while it runs, so a chatty git cannot block on a full pipe.
+        let stderr = child.stderr.take();
+        let said = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut stderr) = stderr {
+                let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            }
+            text
+        });
+        let started = std::time::Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if started.elapsed() >= timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(e) => return Err(spawn_error(&["fetch"], e)),
+            }
+        };
+        let stderr = said.join().unwrap_or_default().trim().to_owned();
+        match status {
+            Some(s) if s.success() => Ok(()),
+            Some(s) => Err(RepoError {
+                stderr: (!stderr.is_empty()).then_some(stderr),
+                ..RepoError::new(
+                    RepoErrorKind::GitFailed,
+                    format!(
+                        "git fetch {}",
+                        s.code()
+                            .map_or_else(|| "was killed".to_owned(), |c| format!("exited with {c}"))
+                    ),
+                )
+            }),
+            None => Err(RepoError::new(
+                RepoErrorKind::GitFailed,
+                format!(
+                    "git fetch did not finish within {}s, and was stopped",
+                    timeout.as_secs_f64().round()
+                ),
+            )),
+        }
+    }
+
     /// The commits at the boundary of a shallow clone (whose parents it lacks); empty for a
     /// full clone. Reads `.git/shallow`, starts no process.
     pub(crate) fn shallow_boundary(&self) -> Vec<String> {
@@ -492,21 +547,23 @@ impl Repo {
             }
             Ok(out)
         });
-        spawned.map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::NotFound {
-                RepoErrorKind::GitMissing
-            } else {
-                RepoErrorKind::GitFailed
-            };
-            let what = match kind {
-                RepoErrorKind::GitMissing => "the `git` program was not found (install git)".into(),
-                _ => format!("could not run git {}", args.first().copied().unwrap_or("")),
-            };
-            RepoError {
-                source: Some(e),
-                ..RepoError::new(kind, what)
-            }
-        })
+        spawned.map_err(|e| spawn_error(args, e))
+    }
+}
+
+fn spawn_error(args: &[&str], e: std::io::Error) -> RepoError {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+        RepoErrorKind::GitMissing
+    } else {
+        RepoErrorKind::GitFailed
+    };
+    let what = match kind {
+        RepoErrorKind::GitMissing => "the `git` program was not found (install git)".into(),
+        _ => format!("could not run git {}", args.first().copied().unwrap_or("")),
+    };
+    RepoError {
+        source: Some(e),
+        ..RepoError::new(kind, what)
     }
 }
 

@@ -1,11 +1,18 @@
 //! The flags `check` and `dashboard` share, declared once, and the parsers of their values.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shipstamp_check::{Options, Target};
+use shipstamp_check::{Options, Repo};
 
+use crate::fleet::{Defaults, Env, Fleet, Service};
 use crate::targets::read_targets;
+use crate::{EXIT_UNDECIDED, EXIT_USAGE, repo_error};
+
+/// Defaults of the shared flags, when neither the command line nor a fleet file's
+/// `[defaults]` sets them.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_CONCURRENCY: u16 = 32;
 
 /// What to check and how: the same flags, with the same defaults, for `check` and `dashboard`.
 #[derive(Debug, clap::Args)]
@@ -14,47 +21,104 @@ pub(crate) struct CheckFlags {
     #[arg(value_name = "URL")]
     pub(crate) urls: Vec<String>,
     /// Also read targets from FILE ("-": standard input): one URL per line, optionally followed
-    /// by a name; blank lines and lines starting with # are skipped.
+    /// by a name and, last, field=/json/pointer; blank lines and lines starting with # are
+    /// skipped.
     #[arg(long, value_name = "FILE")]
     pub(crate) targets: Option<PathBuf>,
     /// The git ref the targets should run: a branch, tag, HEAD, origin/main, a full or short
     /// commit id.
-    #[arg(long = "ref", value_name = "REF")]
-    pub(crate) reference: String,
-    /// The repository in which to resolve REF and the served commits.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
+    #[arg(long = "ref", value_name = "REF", required_unless_present = "fleet")]
+    pub(crate) reference: Option<String>,
+    /// The repository in which to resolve REF and the served commits [default: .]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Many services × environments, from a fleet file (TOML, docs/fleet-file.md) instead of
+    /// --ref, --repo, URLs and --targets.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo"])]
+    pub(crate) fleet: Option<PathBuf>,
+    /// With --fleet: only this service (repeatable).
+    #[arg(long = "service", value_name = "NAME", requires = "fleet")]
+    pub(crate) services: Vec<String>,
+    /// With --fleet: only this environment (repeatable).
+    #[arg(long = "env", value_name = "NAME", requires = "fleet")]
+    pub(crate) envs: Vec<String>,
     /// Judge a target built from uncommitted changes by its commit instead of reporting `dirty`.
     #[arg(long)]
     pub(crate) allow_dirty: bool,
-    /// Targets checked at once.
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub(crate) concurrency: u16,
-    /// Time limit for each target's request, body included.
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "5s")]
-    pub(crate) timeout: Duration,
+    /// Targets checked at once (per service) [default: 32]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) concurrency: Option<u16>,
+    /// Time limit for each target's request, body included [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub(crate) timeout: Option<Duration>,
     /// For documents in none of the known shapes: the JSON pointer to the commit, e.g.
     /// /data/revision or /build/sha. A line of a targets file can give its own (field=/…).
     #[arg(long, value_name = "POINTER")]
     pub(crate) field: Option<String>,
 }
 
+/// What a run checks, with the options the command line and the fleet file settled on.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) fleet: Fleet,
+    pub(crate) options: Options,
+}
+
 impl CheckFlags {
-    /// The targets named on the command line and in `--targets`, each once (a warning on
-    /// standard error for each one given twice); the error is a usage error.
-    pub(crate) fn targets(&self, command: &str) -> Result<Vec<Target>, String> {
-        let read = read_targets(&self.urls, self.targets.as_deref(), self.field.as_deref())?;
-        for warning in &read.warnings {
+    /// The fleet to check: from `--fleet`, or the command line's one repository, ref and
+    /// targets (each target once, a warning on standard error for each given twice). The
+    /// error is an exit code (64 usage, 2 a repository) and a one-line message.
+    pub(crate) fn plan(&self, command: &str) -> Result<Plan, (u8, String)> {
+        let mut fleet = match &self.fleet {
+            Some(path) => {
+                let mut fleet = Fleet::load(path).map_err(|e| (e.exit_code, e.message))?;
+                if self.field.is_some() {
+                    return Err((
+                        EXIT_USAGE,
+                        "--field goes in the fleet file with --fleet (field = \"/…\")".into(),
+                    ));
+                }
+                fleet
+                    .restrict(&self.services, &self.envs)
+                    .map_err(|why| (EXIT_USAGE, why))?;
+                fleet
+            }
+            None => {
+                let read = read_targets(&self.urls, self.targets.as_deref(), self.field.as_deref())
+                    .map_err(|why| (EXIT_USAGE, why))?;
+                let reference = self.reference.clone().unwrap_or_default();
+                let repo = Repo::open(self.repo.as_deref().unwrap_or(Path::new(".")))
+                    .map_err(|e| (EXIT_UNDECIDED, format!("{:#}", repo_error(e))))?;
+                Fleet {
+                    services: vec![Service {
+                        name: None,
+                        repo,
+                        fetch: None,
+                        envs: vec![Env {
+                            name: None,
+                            reference,
+                            targets: read.targets,
+                        }],
+                    }],
+                    defaults: Defaults::default(),
+                    warnings: read.warnings,
+                }
+            }
+        };
+        for warning in std::mem::take(&mut fleet.warnings) {
             eprintln!("shipstamp {command}: warning: {warning}");
         }
-        Ok(read.targets)
-    }
-
-    pub(crate) fn options(&self) -> Options {
-        Options::default()
-            .allow_dirty(self.allow_dirty)
-            .timeout(self.timeout)
-            .concurrency(self.concurrency.into())
+        let defaults = &fleet.defaults;
+        let options = Options::default()
+            .allow_dirty(self.allow_dirty || defaults.allow_dirty == Some(true))
+            .timeout(self.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT))
+            .concurrency(
+                self.concurrency
+                    .or(defaults.concurrency)
+                    .unwrap_or(DEFAULT_CONCURRENCY)
+                    .into(),
+            );
+        Ok(Plan { fleet, options })
     }
 }
 
@@ -88,10 +152,6 @@ pub(crate) fn parse_positive_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{:?} is too short (at least 1ms)", s.trim()));
     }
     Ok(d)
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    parse_positive_duration(s)
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use shipstamp_check::{Checker, Commit, Repo, Status, TargetReport, exit_code};
+use shipstamp_check::{Status, TargetReport, exit_code};
 
 use crate::args::{CheckFlags, parse_positive_duration};
-use crate::output::{CHECK_SCHEMA, CheckDoc, RefDoc, TargetDoc, WaitDoc};
+use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, RefDoc, TargetDoc, WaitDoc};
 use crate::present::{detail, display_name, label, paint, short};
-use crate::{EXIT_DRIFT, EXIT_USAGE, repo_error};
+use crate::rounds::{Cell, Rounds};
+use crate::{EXIT_DRIFT, EXIT_UNDECIDED};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -31,47 +32,58 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match args.flags.targets("check") {
-        Ok(t) => t,
-        Err(why) => {
+    let plan = match args.flags.plan("check") {
+        Ok(plan) => plan,
+        Err((code, why)) => {
             eprintln!("shipstamp check: {why}");
-            return Ok(EXIT_USAGE);
+            return Ok(code);
         }
     };
-    let ref_name = &args.flags.reference;
-    let repo = Repo::open(&args.flags.repo).map_err(repo_error)?;
-    let mut checker = Checker::new(repo, args.flags.options());
-    let reference = checker.resolve_ref(ref_name).map_err(repo_error)?;
+    let fleet_mode = args.flags.fleet.is_some();
+    let mut rounds = Rounds::new(plan.fleet, &plan.options);
+    if let Err(why) = rounds.resolve_all() {
+        eprintln!("shipstamp check: {why}");
+        return Ok(EXIT_UNDECIDED);
+    }
 
     let started = Instant::now();
-    let mut rounds = 0u32;
+    let mut polls = 0u32;
     let mut streak = 0u32;
     let mut stopped_early = false;
     let progress = args.wait.is_some() && io::stderr().is_terminal();
-    let reports = loop {
-        let reports = checker.check(&targets, &reference).map_err(repo_error)?;
-        rounds += 1;
-        let Some(wait) = args.wait else { break reports };
+    let cells = loop {
+        let (cells, errors) = rounds.run(false);
+        // A failing git decides nothing: say so rather than report half a fleet.
+        if let Some(first) = errors.first() {
+            anyhow::bail!("{first}");
+        }
+        polls += 1;
+        let reports: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+        let Some(wait) = args.wait else { break cells };
         if reports.iter().all(|r| r.status == Status::Match) {
             streak += 1;
             if streak >= args.consecutive {
-                break reports;
+                break cells;
             }
         } else {
             streak = 0;
         }
         if reports.iter().any(|r| !r.status.can_converge()) {
             stopped_early = true;
-            break reports;
+            break cells;
         }
         if started.elapsed() + args.interval > wait {
-            break reports;
+            break cells;
         }
         if progress {
             let matching = reports.iter().filter(|r| r.status == Status::Match).count();
             let left = wait.saturating_sub(started.elapsed()).as_secs();
+            let what = match (&cells[..], fleet_mode) {
+                ([cell], false) => cell.ref_name.clone(),
+                _ => "the fleet".into(),
+            };
             eprint!(
-                "\rwaiting for {ref_name}: {matching}/{} match, {left}s left   ",
+                "\rwaiting for {what}: {matching}/{} match, {left}s left   ",
                 reports.len()
             );
         }
@@ -80,13 +92,14 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     if progress {
         eprint!("\r{:60}\r", "");
     }
-    let mut code = exit_code(&reports);
+    let all: Vec<TargetReport> = cells.iter().flat_map(|c| c.reports.clone()).collect();
+    let mut code = exit_code(&all);
     let unsettled = args.wait.is_some() && code == 0 && streak < args.consecutive;
     if unsettled {
         code = EXIT_DRIFT;
     }
     let waited = args.wait.map(|_| Waited {
-        rounds,
+        rounds: polls,
         streak,
         stopped_early,
         unsettled,
@@ -95,8 +108,15 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     let written = if args.json {
         let doc = CheckDoc {
             schema: CHECK_SCHEMA,
-            reference: RefDoc::new(ref_name, &reference),
-            targets: reports.iter().map(TargetDoc::new).collect(),
+            reference: match (&cells[..], fleet_mode) {
+                ([cell], false) => Some(RefDoc::new(&cell.ref_name, &cell.reference)),
+                _ => None,
+            },
+            cells: cells.iter().map(CellDoc::new).collect(),
+            targets: cells
+                .iter()
+                .flat_map(|c| c.reports.iter().map(move |r| TargetDoc::new(r, c)))
+                .collect(),
             wait: waited.as_ref().map(|w| WaitDoc {
                 polls: w.rounds,
                 seconds: w.seconds,
@@ -109,14 +129,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
             .map_err(io::Error::other)
             .and_then(|json| writeln!(out, "{json}"))
     } else {
-        write_text(
-            out,
-            ref_name,
-            &reference,
-            &reports,
-            waited.as_ref(),
-            args.consecutive,
-        )
+        write_text(out, &cells, fleet_mode, waited.as_ref(), args.consecutive)
     };
     // The verdict stands even when nobody reads it any more (`| head`).
     match written {
@@ -140,43 +153,64 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 fn write_text(
     out: &mut impl Write,
-    ref_name: &str,
-    reference: &Commit,
-    reports: &[TargetReport],
+    cells: &[Cell],
+    fleet_mode: bool,
     waited: Option<&Waited>,
     consecutive: u32,
 ) -> io::Result<()> {
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let names: Vec<String> = reports.iter().map(display_name).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    for (r, who) in reports.iter().zip(&names) {
-        let label = format!("{:<16}", label(r));
-        let label = if color {
-            paint(r.status, &label)
+    let all: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+    let width = all
+        .iter()
+        .map(|r| display_name(r).chars().count())
+        .max()
+        .unwrap_or(0);
+    for cell in cells {
+        let reference = &cell.reference;
+        let time = reference
+            .time
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        let ref_line = format!("{} = {}{time}", cell.ref_name, short(&reference.id));
+        if fleet_mode {
+            writeln!(
+                out,
+                "{} · {} · {ref_line}",
+                cell.service.as_deref().unwrap_or(""),
+                cell.env.as_deref().unwrap_or("")
+            )?;
+        }
+        for r in &cell.reports {
+            let label = format!("{:<16}", label(r));
+            let label = if color { paint(r.status, &label) } else { label };
+            let who = display_name(r);
+            writeln!(out, "{label} {who:<width$}  {}", detail(r, &cell.ref_name))?;
+        }
+        let summary = counts(cell.reports.iter());
+        if fleet_mode {
+            writeln!(out, "  {summary}")?;
         } else {
-            label
-        };
-        writeln!(out, "{label} {who:<width$}  {}", detail(r, ref_name))?;
-    }
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for r in reports {
-        match counts.iter_mut().find(|(s, _)| *s == r.status.as_str()) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r.status.as_str(), 1)),
+            writeln!(out, "{ref_line}: {summary}")?;
         }
     }
-    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    let time = reference
-        .time
-        .map(|t| format!(" ({t})"))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "{ref_name} = {}{time}: {}, {}",
-        short(&reference.id),
-        plural(reports.len() as u64, "target", "targets"),
-        counts.join(", ")
-    )?;
+    if fleet_mode {
+        let services = {
+            let mut s: Vec<_> = cells.iter().map(|c| &c.service).collect();
+            s.dedup();
+            s.len()
+        };
+        writeln!(
+            out,
+            "{}, {}: {}",
+            plural(services as u64, "service", "services"),
+            plural(cells.len() as u64, "environment", "environments"),
+            counts(all.iter().copied())
+        )?;
+    }
+    let ref_name = match cells {
+        [cell] if !fleet_mode => cell.ref_name.as_str(),
+        _ => "its ref",
+    };
     if let Some(w) = waited {
         if w.stopped_early {
             writeln!(
@@ -190,7 +224,7 @@ fn write_text(
                 "time is up: all matched on the last poll, but only {} of {consecutive} polls in a row",
                 w.streak
             )?;
-        } else if reports.iter().all(|r| r.status == Status::Match) {
+        } else if all.iter().all(|r| r.status == Status::Match) {
             writeln!(
                 out,
                 "all matched after {:.0}s, {}",
@@ -207,4 +241,23 @@ fn write_text(
         }
     }
     Ok(())
+}
+
+/// `3 targets, 1 match, 1 behind, 1 unreachable`.
+fn counts<'a>(reports: impl Iterator<Item = &'a TargetReport>) -> String {
+    let mut total = 0;
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for r in reports {
+        total += 1;
+        match counts.iter_mut().find(|(s, _)| *s == r.status.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.status.as_str(), 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    format!(
+        "{}, {}",
+        plural(total as u64, "target", "targets"),
+        counts.join(", ")
+    )
 }

@@ -6,9 +6,11 @@
 mod args;
 mod check_cmd;
 mod dashboard;
+mod fleet;
 mod inspect_cmd;
 mod output;
 mod present;
+mod rounds;
 mod targets;
 
 use std::io;

@@ -6,9 +6,10 @@
 
 use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
-use shipstamp_check::{Commit, ProcessInspection, TargetReport};
+use shipstamp_check::{Commit, ProcessInspection, Status, TargetReport, exit_code};
 
-use crate::present::display_url;
+use crate::present::{display_url, label, rank, short};
+use crate::rounds::Cell;
 
 /// The `schema` of `check --json`.
 pub(crate) const CHECK_SCHEMA: &str = "shipstamp-check/v1";
@@ -17,8 +18,11 @@ pub(crate) const CHECK_SCHEMA: &str = "shipstamp-check/v1";
 #[derive(Debug, Serialize)]
 pub(crate) struct CheckDoc {
     pub(crate) schema: &'static str,
+    /// The ref, when there is one: `null` with `--fleet` (each cell has its own).
     #[serde(rename = "ref")]
-    pub(crate) reference: RefDoc,
+    pub(crate) reference: Option<RefDoc>,
+    /// One summary per (service, environment).
+    pub(crate) cells: Vec<CellDoc>,
     pub(crate) targets: Vec<TargetDoc>,
     /// `null` without `--wait`.
     pub(crate) wait: Option<WaitDoc>,
@@ -26,7 +30,7 @@ pub(crate) struct CheckDoc {
 }
 
 /// The ref as given and the commit it resolved to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct RefDoc {
     pub(crate) name: String,
     pub(crate) commit: String,
@@ -45,6 +49,121 @@ impl RefDoc {
     }
 }
 
+/// One (service, environment) of a fleet: what runs there against its ref.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CellDoc {
+    /// `null` for the command line's one service.
+    pub(crate) service: Option<String>,
+    /// `null` for the command line's one environment.
+    pub(crate) environment: Option<String>,
+    #[serde(rename = "ref")]
+    pub(crate) reference: RefDoc,
+    pub(crate) summary: SummaryDoc,
+    /// The status labels and how many targets have each, worst first: `[["behind 2", 3],
+    /// ["match", 7]]`.
+    pub(crate) labels: Vec<(String, usize)>,
+    /// The builds served (commit and dirty flag), most hosts first.
+    pub(crate) builds: Vec<BuildDoc>,
+    /// `7/10 match, 3 behind 2`: the cell in a few words.
+    pub(crate) text: String,
+}
+
+/// Counts of targets, and the exit code `check` gives for them.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SummaryDoc {
+    pub(crate) targets: usize,
+    #[serde(rename = "match")]
+    pub(crate) matching: usize,
+    pub(crate) drift: usize,
+    pub(crate) undecided: usize,
+    pub(crate) exit_code: u8,
+}
+
+impl SummaryDoc {
+    pub(crate) fn new(reports: &[&TargetReport]) -> SummaryDoc {
+        let owned: Vec<TargetReport> = reports.iter().map(|r| (*r).clone()).collect();
+        SummaryDoc {
+            targets: reports.len(),
+            matching: reports.iter().filter(|r| r.status == Status::Match).count(),
+            drift: reports.iter().filter(|r| r.status.is_drift()).count(),
+            undecided: reports
+                .iter()
+                .filter(|r| r.status != Status::Match && !r.status.is_drift())
+                .count(),
+            exit_code: exit_code(&owned),
+        }
+    }
+}
+
+/// One build served in a cell.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct BuildDoc {
+    pub(crate) commit: String,
+    pub(crate) short: String,
+    pub(crate) subject: Option<String>,
+    pub(crate) dirty: bool,
+    pub(crate) label: String,
+    pub(crate) hosts: usize,
+}
+
+impl CellDoc {
+    pub(crate) fn new(cell: &Cell) -> CellDoc {
+        let reports: Vec<&TargetReport> = cell.reports.iter().collect();
+        let summary = SummaryDoc::new(&reports);
+        let mut labels: Vec<(u8, String, usize)> = Vec::new();
+        for r in &cell.reports {
+            let l = label(r);
+            match labels.iter_mut().find(|(_, x, _)| *x == l) {
+                Some((_, _, n)) => *n += 1,
+                None => labels.push((rank(r.status), l, 1)),
+            }
+        }
+        labels.sort_by_key(|(rank, _, n)| (*rank, std::cmp::Reverse(*n)));
+        let mut builds: Vec<BuildDoc> = Vec::new();
+        for r in &cell.reports {
+            let Some(commit) = &r.commit else { continue };
+            let dirty = r.dirty == Some(true);
+            match builds
+                .iter_mut()
+                .find(|b| b.commit == *commit && b.dirty == dirty)
+            {
+                Some(b) => b.hosts += 1,
+                None => builds.push(BuildDoc {
+                    commit: commit.clone(),
+                    short: short(commit).to_owned(),
+                    subject: r.commit_subject.clone(),
+                    dirty,
+                    label: label(r),
+                    hosts: 1,
+                }),
+            }
+        }
+        builds.sort_by_key(|b| std::cmp::Reverse(b.hosts));
+        CellDoc {
+            service: cell.service.clone(),
+            environment: cell.env.clone(),
+            reference: RefDoc::new(&cell.ref_name, &cell.reference),
+            text: cell_text(&summary, &labels, builds.len()),
+            summary,
+            labels: labels.into_iter().map(|(_, l, n)| (l, n)).collect(),
+            builds,
+        }
+    }
+}
+
+/// `10/10 match`, `7/10 match, 3 behind 2`, `0/4 match, 4 diverged`; `, 2 builds` when
+/// more than one build runs.
+fn cell_text(summary: &SummaryDoc, labels: &[(u8, String, usize)], builds: usize) -> String {
+    let mut text = format!("{}/{} match", summary.matching, summary.targets);
+    for (_, l, n) in labels.iter().filter(|(_, l, _)| l != "match") {
+        text.push_str(&format!(", {n} {l}"));
+    }
+    if builds > 1 {
+        text.push_str(&format!(", {builds} builds"));
+    }
+    text
+}
+
 /// How a `--wait` went.
 #[derive(Debug, Serialize)]
 pub(crate) struct WaitDoc {
@@ -60,6 +179,9 @@ pub(crate) struct TargetDoc {
     /// Without `user:password@`; a query string shows as `?…`.
     pub(crate) url: String,
     pub(crate) name: Option<String>,
+    /// The fleet file's service and environment; `null` without `--fleet`.
+    pub(crate) service: Option<String>,
+    pub(crate) environment: Option<String>,
     pub(crate) status: &'static str,
     pub(crate) reason: Option<String>,
     pub(crate) commit: Option<String>,
@@ -79,10 +201,12 @@ pub(crate) struct TargetDoc {
 }
 
 impl TargetDoc {
-    pub(crate) fn new(r: &TargetReport) -> TargetDoc {
+    pub(crate) fn new(r: &TargetReport, cell: &Cell) -> TargetDoc {
         TargetDoc {
             url: display_url(&r.url),
             name: r.name.clone(),
+            service: cell.service.clone(),
+            environment: cell.env.clone(),
             status: r.status.as_str(),
             reason: r.reason.clone(),
             commit: r.commit.clone(),
@@ -152,10 +276,56 @@ pub(crate) mod golden {
         s.parse().expect("RFC 3339")
     }
 
+    pub(crate) fn reference() -> RefDoc {
+        RefDoc {
+            name: "main".into(),
+            commit: "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into(),
+            commit_time: Some(time("2026-11-23T14:43:27Z")),
+            subject: Some("Retry payment webhooks with backoff".into()),
+        }
+    }
+
+    pub(crate) fn cell() -> CellDoc {
+        CellDoc {
+            service: Some("orders".into()),
+            environment: Some("production".into()),
+            reference: reference(),
+            summary: SummaryDoc {
+                targets: 10,
+                matching: 7,
+                drift: 3,
+                undecided: 0,
+                exit_code: 1,
+            },
+            labels: vec![("behind 2".into(), 3), ("match".into(), 7)],
+            builds: vec![
+                BuildDoc {
+                    commit: "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into(),
+                    short: "50ff558".into(),
+                    subject: Some("Retry payment webhooks with backoff".into()),
+                    dirty: false,
+                    label: "match".into(),
+                    hosts: 7,
+                },
+                BuildDoc {
+                    commit: "a934ad8a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into(),
+                    short: "a934ad8".into(),
+                    subject: Some("Add the orders service".into()),
+                    dirty: false,
+                    label: "behind 2".into(),
+                    hosts: 3,
+                },
+            ],
+            text: "7/10 match, 3 behind 2, 2 builds".into(),
+        }
+    }
+
     pub(crate) fn target() -> TargetDoc {
         TargetDoc {
             url: "http://10.0.0.13:3000/version".into(),
             name: Some("web-3".into()),
+            service: Some("orders".into()),
+            environment: Some("production".into()),
             status: "behind",
             reason: None,
             commit: Some("a934ad8a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
@@ -248,12 +418,8 @@ pub(crate) mod golden {
     fn check_document() {
         let doc = CheckDoc {
             schema: CHECK_SCHEMA,
-            reference: RefDoc {
-                name: "main".into(),
-                commit: "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into(),
-                commit_time: Some(time("2026-11-23T14:43:27Z")),
-                subject: Some("Retry payment webhooks with backoff".into()),
-            },
+            reference: Some(reference()),
+            cells: vec![cell()],
             targets: vec![target()],
             wait: Some(WaitDoc {
                 polls: 3,

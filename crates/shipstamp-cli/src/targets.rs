@@ -19,6 +19,13 @@ pub(crate) struct Targets {
     pub(crate) warnings: Vec<String>,
 }
 
+/// A target and where it was given, for messages.
+#[derive(Debug)]
+pub(crate) struct Line {
+    pub(crate) target: Target,
+    pub(crate) at: String,
+}
+
 /// `urls`, then the targets in `file` ("-": standard input), each read at `field` unless its
 /// line says otherwise. The error is a one-line reason, a usage error.
 pub(crate) fn read_targets(
@@ -29,7 +36,7 @@ pub(crate) fn read_targets(
     if let Some(pointer) = field {
         check_pointer(pointer).map_err(|why| format!("--field: {why}"))?;
     }
-    let mut found: Vec<(Target, String)> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     for url in urls {
         if !is_http_url(url) {
             return Err(format!(
@@ -37,33 +44,50 @@ pub(crate) fn read_targets(
                 display_url(url)
             ));
         }
-        found.push((Target::new(url), "the command line".into()));
+        lines.push(Line {
+            target: Target::new(url),
+            at: "the command line".into(),
+        });
     }
     if let Some(file) = file {
-        let (text, label) = if file.as_os_str() == "-" {
-            let mut text = String::new();
-            io::Read::read_to_string(&mut io::stdin(), &mut text)
-                .map_err(|e| format!("reading targets from stdin: {e}"))?;
-            (text, "stdin".to_owned())
-        } else {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("reading targets from {}: {e}", file.display()))?;
-            (text, file.display().to_string())
-        };
-        for (n, line) in text.lines().enumerate() {
-            let at = format!("{label}:{}", n + 1);
-            if let Some(target) = parse_line(line).map_err(|why| format!("{at}: {why}"))? {
-                found.push((target, at));
-            }
-        }
+        lines.extend(read_lines(file)?);
     }
-    if found.is_empty() {
+    if lines.is_empty() {
         return Err("no targets: give URLs, or --targets FILE".into());
     }
-    let mut targets: Vec<Target> = Vec::with_capacity(found.len());
-    let mut first_at: Vec<String> = Vec::with_capacity(found.len());
+    Ok(dedupe(lines, field))
+}
+
+/// The targets in a targets file ("-": standard input).
+pub(crate) fn read_lines(file: &Path) -> Result<Vec<Line>, String> {
+    let (text, label) = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut text)
+            .map_err(|e| format!("reading targets from stdin: {e}"))?;
+        (text, "stdin".to_owned())
+    } else {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("reading targets from {}: {e}", file.display()))?;
+        (text, file.display().to_string())
+    };
+    let mut lines = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{label}:{}", n + 1);
+        if let Some(target) = parse_line(line).map_err(|why| format!("{at}: {why}"))? {
+            lines.push(Line { target, at });
+        }
+    }
+    Ok(lines)
+}
+
+/// Each target once, in the order first given, read at `field` unless it has its own
+/// pointer; a warning for each target given more than once.
+pub(crate) fn dedupe(lines: Vec<Line>, field: Option<&str>) -> Targets {
+    let mut targets: Vec<Target> = Vec::with_capacity(lines.len());
+    let mut first_at: Vec<String> = Vec::with_capacity(lines.len());
+    let mut warned: Vec<usize> = Vec::new();
     let mut warnings = Vec::new();
-    for (mut target, at) in found {
+    for Line { mut target, at } in lines {
         if target.field.is_none() {
             if let Some(pointer) = field {
                 target = target.field(pointer);
@@ -73,31 +97,27 @@ pub(crate) fn read_targets(
             .iter()
             .position(|t| t.url == target.url && t.field == target.field)
         {
-            Some(i) => {
-                let warning = format!(
+            // One warning per target, however many times it repeats.
+            Some(i) if !warned.contains(&i) => {
+                warned.push(i);
+                warnings.push(format!(
                     "{} is listed more than once ({} and {at}); checked once",
                     display_url(&target.url),
                     first_at[i]
-                );
-                // One warning per target, however many times it repeats.
-                if !warnings
-                    .iter()
-                    .any(|w: &String| w.starts_with(&display_url(&target.url)))
-                {
-                    warnings.push(warning);
-                }
+                ));
             }
+            Some(_) => {}
             None => {
                 targets.push(target);
                 first_at.push(at);
             }
         }
     }
-    Ok(Targets { targets, warnings })
+    Targets { targets, warnings }
 }
 
 /// One line of a targets file: `None` for blank lines and comments.
-fn parse_line(line: &str) -> Result<Option<Target>, String> {
+pub(crate) fn parse_line(line: &str) -> Result<Option<Target>, String> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);

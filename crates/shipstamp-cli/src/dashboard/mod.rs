@@ -1,8 +1,11 @@
-//! `shipstamp dashboard`: versions per host, live in a browser or as one static page.
+//! `shipstamp dashboard`: versions per host, live in a browser or as one static page, for one
+//! repository or a fleet of services × environments.
 //!
 //! A plain thread checks every target each `--interval` with the same code as `check` and
-//! keeps the latest document serialized; the HTTP side (axum on a one-thread runtime) only
-//! hands out those bytes, so a page left open costs the fleet nothing extra.
+//! keeps the latest document serialized (and gzipped); the HTTP side (axum on a one-thread
+//! runtime) only hands out those bytes, so a page left open costs the fleet nothing extra. A
+//! page that already has the latest data gets `304 Not Modified`: the document's `ETag` changes
+//! only when something in it other than the time does.
 
 mod view;
 
@@ -16,15 +19,16 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use shipstamp_check::{Checker, Commit, Repo, Target, TargetReport};
+use shipstamp::Timestamp;
+use shipstamp_check::Repo;
 
-use crate::args::{CheckFlags, parse_duration};
-use crate::present::short;
-use crate::{EXIT_UNDECIDED, EXIT_USAGE, repo_error};
-use view::{Fleet, History};
+use crate::args::{CheckFlags, parse_positive_duration};
+use crate::rounds::Rounds;
+use crate::{EXIT_UNDECIDED, EXIT_USAGE};
+use view::{FetchView, Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
 const PAGE: &str = include_str!("page.html");
@@ -33,6 +37,9 @@ const DATA_SLOT: &str = r#"<script id="fleet-data" type="application/json">null<
 
 /// A shorter interval would have the dashboard hammer the fleet it watches.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// Fetching more often than this helps nobody and loads the git server.
+const MIN_FETCH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DashboardArgs {
@@ -41,10 +48,14 @@ pub(crate) struct DashboardArgs {
     /// Address to serve the page on. Anything but loopback shows the fleet to the network.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
-    /// Time between rounds of checks (at least 100ms). The ref is resolved again every round,
-    /// so a branch that moves (after a `git fetch`) moves the dashboard with it.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
-    interval: Duration,
+    /// Time between rounds of checks (at least 100ms) [default: 5s]. The refs are resolved
+    /// again every round, so a branch that moves (after a `git fetch`) moves the dashboard.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    interval: Option<Duration>,
+    /// Run `git fetch` in each repository this often, in the background, so `origin/main`
+    /// moves by itself after a merge (a fleet file's `fetch` per service wins). At least 1s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    fetch: Option<Duration>,
     /// Check once, write the page to --html FILE and exit with check's exit code (0 every
     /// target matches, 1 drift, 2 undecided): a CI artefact.
     #[arg(long, requires = "html")]
@@ -52,6 +63,14 @@ pub(crate) struct DashboardArgs {
     /// With --once: the file to write the self-contained page to.
     #[arg(long, value_name = "FILE", requires = "once")]
     html: Option<PathBuf>,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = crate::args::parse_duration(s)?;
+    if d < MIN_INTERVAL {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
 }
 
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
@@ -63,82 +82,60 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} names no address"))
 }
 
-/// Everything a round needs, and what it remembers between rounds.
-struct Rounds {
-    targets: Vec<Target>,
-    checker: Checker,
-    ref_name: String,
-    reference: Commit,
-    interval: Option<f64>,
-    history: History,
-    /// The last round whose checks completed: shown, with the error, when git fails.
-    last: Option<Vec<TargetReport>>,
-}
-
-impl Rounds {
-    /// One round of checks. The error is for a first round that could not judge anything.
-    fn run(&mut self) -> Result<Fleet, String> {
-        let mut errors = Vec::new();
-        // The ref is resolved each round: a dashboard runs for days while the branch moves.
-        match self.checker.resolve_ref(&self.ref_name) {
-            Ok(commit) => self.reference = commit,
-            Err(e) => errors.push(format!(
-                "{e}; still comparing with {}",
-                short(&self.reference.id)
-            )),
-        }
-        match self.checker.check(&self.targets, &self.reference) {
-            Ok(reports) => self.last = Some(reports),
-            Err(e) => match self.last {
-                Some(_) => errors.push(format!("{e}; showing the previous round")),
-                None => return Err(e.to_string()),
-            },
-        }
-        let reports = self.last.as_deref().unwrap_or_default();
-        Ok(Fleet::new(
-            &self.ref_name,
-            &self.reference,
-            reports,
-            &mut self.history,
-            self.interval,
-            errors,
-        ))
-    }
-}
-
 pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let targets = match args.flags.targets("dashboard") {
-        Ok(t) => t,
-        Err(why) => {
+    let plan = match args.flags.plan("dashboard") {
+        Ok(plan) => plan,
+        Err((code, why)) => {
             eprintln!("shipstamp dashboard: {why}");
-            return Ok(EXIT_USAGE);
+            return Ok(code);
         }
     };
-    if !args.once && args.interval < MIN_INTERVAL {
-        eprintln!("shipstamp dashboard: --interval must be at least 100ms");
+    let interval = args
+        .interval
+        .or(plan.fleet.defaults.interval)
+        .unwrap_or(DEFAULT_INTERVAL);
+    if !args.once && interval < MIN_INTERVAL {
+        eprintln!("shipstamp dashboard: the interval between rounds must be at least 100ms");
         return Ok(EXIT_USAGE);
     }
-    let repo = Repo::open(&args.flags.repo).map_err(repo_error)?;
-    let mut checker = Checker::new(repo, args.flags.options());
-    let reference = checker
-        .resolve_ref(&args.flags.reference)
-        .map_err(repo_error)?;
-    let mut rounds = Rounds {
-        targets,
-        checker,
-        ref_name: args.flags.reference.clone(),
-        reference,
-        interval: (!args.once).then_some(args.interval.as_secs_f64()),
-        history: History::default(),
-        last: None,
-    };
+    let fetch_every: Vec<(Option<String>, Duration)> = plan
+        .fleet
+        .services
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.fetch.or(args.fetch)?)))
+        .collect();
+    if let Some((_, every)) = fetch_every.iter().find(|(_, every)| *every < MIN_FETCH) {
+        eprintln!(
+            "shipstamp dashboard: fetching every {}ms is too often (at least 1s)",
+            every.as_millis()
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let single = args.flags.fleet.is_none();
+    let mut rounds = Rounds::new(plan.fleet, &plan.options);
+    if let Err(why) = rounds.resolve_all() {
+        eprintln!("shipstamp dashboard: {why}");
+        return Ok(EXIT_UNDECIDED);
+    }
+    let mut history = History::default();
 
     if let Some(path) = args.html.as_ref().filter(|_| args.once) {
-        let fleet = rounds.run().map_err(anyhow::Error::msg)?;
+        let (cells, errors) = rounds.run(false);
+        for e in &errors {
+            eprintln!("shipstamp dashboard: {e}");
+        }
+        if cells.is_empty() {
+            return Ok(EXIT_UNDECIDED);
+        }
+        let fleet = Fleet::new(&cells, single, &mut history, None, Vec::new(), errors.clone());
         std::fs::write(path, static_page(&fleet)?)
             .with_context(|| format!("writing {}", path.display()))?;
         writeln!(out, "{}: {}", path.display(), fleet.one_line())?;
-        return Ok(fleet.exit_code());
+        // A service git could not answer for is undecided, unless drift was found elsewhere.
+        return Ok(match fleet.exit_code() {
+            0 if !errors.is_empty() => EXIT_UNDECIDED,
+            code => code,
+        });
     }
 
     // Bound before anything else is started, so a taken port is a clear, immediate error.
@@ -148,22 +145,33 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
     listener.set_nonblocking(true)?;
     let shared = Arc::new(Shared {
         latest: Mutex::new(Latest::Pending),
-        targets: rounds.targets.len(),
+        targets: rounds.target_count(),
     });
+    let fetches = start_fetches(&rounds.repos(), &fetch_every)?;
     {
         let shared = Arc::clone(&shared);
-        let interval = args.interval;
         std::thread::Builder::new()
             .name("shipstamp-rounds".into())
             .spawn(move || {
                 loop {
                     let started = Instant::now();
-                    let latest = match rounds.run() {
-                        Ok(fleet) => match serde_json::to_vec(&fleet) {
-                            Ok(json) => Latest::Ready(Bytes::from(json)),
+                    let (cells, errors) = rounds.run(true);
+                    let fetch_views = fetches.iter().map(|f| f.view()).collect();
+                    let latest = if cells.is_empty() {
+                        Latest::Failed(errors.join("; "))
+                    } else {
+                        let fleet = Fleet::new(
+                            &cells,
+                            single,
+                            &mut history,
+                            Some(interval.as_secs_f64()),
+                            fetch_views,
+                            errors,
+                        );
+                        match Document::new(&fleet) {
+                            Ok(doc) => Latest::Ready(doc),
                             Err(e) => Latest::Failed(e.to_string()),
-                        },
-                        Err(why) => Latest::Failed(why),
+                        }
                     };
                     *shared.lock() = latest;
                     std::thread::sleep(interval.saturating_sub(started.elapsed()));
@@ -187,12 +195,94 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
     Ok(EXIT_UNDECIDED)
 }
 
+/// The background `git fetch` of one repository, and how its last run went.
+struct Fetch {
+    service: Option<String>,
+    every: Duration,
+    last: Arc<Mutex<(Option<Timestamp>, Option<Result<(), String>>)>>,
+}
+
+impl Fetch {
+    fn view(&self) -> FetchView {
+        let (at, result) = self.last.lock().map(|l| l.clone()).unwrap_or_default();
+        FetchView {
+            service: self.service.clone(),
+            at,
+            ok: result.as_ref().map(Result::is_ok),
+            error: result.and_then(Result::err),
+            every_seconds: self.every.as_secs_f64(),
+        }
+    }
+}
+
+/// One thread per repository that fetches: a fetch that hangs is stopped after `every`, and
+/// never holds up the checks.
+fn start_fetches(
+    repos: &[(Option<String>, Repo)],
+    every: &[(Option<String>, Duration)],
+) -> std::io::Result<Vec<Fetch>> {
+    let mut fetches = Vec::new();
+    for (service, every) in every {
+        let Some((_, repo)) = repos.iter().find(|(name, _)| name == service) else {
+            continue;
+        };
+        let last = Arc::new(Mutex::new((None, None)));
+        let (repo, every_thread, last_thread) = (repo.clone(), *every, Arc::clone(&last));
+        std::thread::Builder::new()
+            .name("shipstamp-fetch".into())
+            .spawn(move || {
+                loop {
+                    let started = Instant::now();
+                    let result = repo.fetch(every_thread).map_err(|e| e.to_string());
+                    if let Ok(mut last) = last_thread.lock() {
+                        *last = (Some(Timestamp::now()), Some(result));
+                    }
+                    std::thread::sleep(every_thread.saturating_sub(started.elapsed()));
+                }
+            })?;
+        fetches.push(Fetch {
+            service: service.clone(),
+            every: *every,
+            last,
+        });
+    }
+    Ok(fetches)
+}
+
+/// One round's document, ready to serve.
+struct Document {
+    json: Bytes,
+    gzip: Bytes,
+    /// Changes only when the content does (not the times or the round number).
+    etag: HeaderValue,
+    round: HeaderValue,
+    generated_at: HeaderValue,
+}
+
+impl Document {
+    fn new(fleet: &Fleet) -> anyhow::Result<Document> {
+        let json = serde_json::to_vec(fleet)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(json.len() / 8),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(&json)?;
+        Ok(Document {
+            etag: HeaderValue::try_from(format!("\"{:016x}\"", fleet.content_hash()))?,
+            round: HeaderValue::from(fleet.round()),
+            generated_at: HeaderValue::try_from(fleet.generated_at().to_string())?,
+            gzip: Bytes::from(gz.finish()?),
+            json: Bytes::from(json),
+        })
+    }
+}
+
 /// What `/api/fleet.json` serves.
 enum Latest {
     /// The first round is still running.
     Pending,
     /// The latest round's document.
-    Ready(Bytes),
+    Ready(Document),
     /// No round has judged anything yet, and why.
     Failed(String),
 }
@@ -204,7 +294,8 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Latest> {
-        // The lock is only held to swap or clone the document; nothing in between can panic.
+        // The lock is only held to swap the document or copy out its bytes; nothing in
+        // between can panic.
         self.latest.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -229,9 +320,9 @@ async fn page() -> Response {
     response
 }
 
-async fn fleet_json(State(shared): State<Arc<Shared>>) -> Response {
+async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Response {
     let error = match &*shared.lock() {
-        Latest::Ready(json) => return no_store(json.clone().into_response(), "application/json"),
+        Latest::Ready(doc) => return serve(doc, &request),
         Latest::Pending => format!(
             "the first round of checks ({} targets) is still running",
             shared.targets
@@ -247,6 +338,39 @@ async fn fleet_json(State(shared): State<Arc<Shared>>) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+fn serve(doc: &Document, request: &HeaderMap) -> Response {
+    let unchanged = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .any(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == doc.etag.as_bytes()));
+    let gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            parts.next().is_some_and(|c| c.trim() == "gzip")
+                && parts.all(|p| p.trim().replace(' ', "") != "q=0")
+        });
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if gzip {
+        let mut r = doc.gzip.clone().into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        doc.json.clone().into_response()
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::ETAG, doc.etag.clone());
+    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response_headers.insert("x-shipstamp-round", doc.round.clone());
+    response_headers.insert("x-shipstamp-generated-at", doc.generated_at.clone());
+    no_store(response, "application/json")
 }
 
 /// The page with the document inside: opens from a file, with no server and no network.

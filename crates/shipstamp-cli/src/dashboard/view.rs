@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use shipstamp::Timestamp;
-use shipstamp_check::{Commit, Status, TargetReport, exit_code};
+use shipstamp_check::{Status, TargetReport};
 
-use crate::output::TargetDoc;
+use crate::output::{CellDoc, SummaryDoc, TargetDoc};
 use crate::present::{display_name, label, notes, rank, short};
+use crate::rounds::Cell;
 
 pub(crate) const SCHEMA: &str = "shipstamp-dashboard/v1";
 
@@ -22,14 +23,20 @@ pub(crate) struct Fleet {
     round: u64,
     /// Seconds between rounds (`null` for a one-off page).
     interval_seconds: Option<f64>,
+    /// The ref, for one repository and ref; `null` with `--fleet` (each cell has its own).
     #[serde(rename = "ref")]
-    reference: RefView,
-    summary: Summary,
+    reference: Option<RefView>,
+    summary: SummaryDoc,
+    /// One per (service, environment), in the fleet file's order.
+    cells: Vec<CellDoc>,
     /// Drift first, then targets that could not be decided, then matches.
     targets: Vec<TargetView>,
-    /// Which hosts run what: one group per served build, newest commit first.
+    /// Which hosts run what: one group per served build in each cell, drift first, then newest
+    /// commit first.
     groups: Vec<Group>,
-    /// Problems with the round itself (the ref could not be resolved, …).
+    /// Each repository's background `git fetch` (`--fetch`), when it runs.
+    fetches: Vec<FetchView>,
+    /// Problems with the round itself (a ref that could not be resolved, git failing, …).
     errors: Vec<String>,
 }
 
@@ -40,17 +47,6 @@ struct RefView {
     short: String,
     subject: Option<String>,
     commit_time: Option<Timestamp>,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    targets: usize,
-    #[serde(rename = "match")]
-    matching: usize,
-    drift: usize,
-    undecided: usize,
-    /// What `shipstamp check` would exit with for this round: 0, 1 or 2.
-    exit_code: u8,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +75,8 @@ pub(crate) struct Seen {
 
 #[derive(Debug, Serialize)]
 struct Group {
+    service: Option<String>,
+    environment: Option<String>,
     /// `null` for targets that did not answer with a commit.
     commit: Option<String>,
     short: Option<String>,
@@ -91,85 +89,98 @@ struct Group {
     targets: Vec<String>,
 }
 
-/// What the dashboard remembers between rounds: when each target (by index) last answered.
+/// The last `git fetch` of one service's repository.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FetchView {
+    pub(crate) service: Option<String>,
+    /// When the last fetch finished (or gave up).
+    pub(crate) at: Option<Timestamp>,
+    pub(crate) ok: Option<bool>,
+    /// Why it failed.
+    pub(crate) error: Option<String>,
+    /// Every how many seconds it runs.
+    pub(crate) every_seconds: f64,
+}
+
+/// What the dashboard remembers between rounds: when each target last answered.
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    seen: HashMap<usize, Seen>,
+    /// By (service, environment, URL).
+    seen: HashMap<(Option<String>, Option<String>, String), Seen>,
     /// Rounds so far, this one included.
     round: u64,
 }
 
 impl Fleet {
-    /// Builds the document for one round; `reports` are in the order of the targets.
+    /// Builds the document for one round. `single` is the command line's one repository and
+    /// ref (its ref is the document's).
     pub(crate) fn new(
-        ref_name: &str,
-        reference: &Commit,
-        reports: &[TargetReport],
+        cells: &[Cell],
+        single: bool,
         history: &mut History,
         interval_seconds: Option<f64>,
+        fetches: Vec<FetchView>,
         errors: Vec<String>,
     ) -> Fleet {
         let now = Timestamp::now();
         history.round += 1;
-        let summary = Summary {
-            targets: reports.len(),
-            matching: reports.iter().filter(|r| r.status == Status::Match).count(),
-            drift: reports.iter().filter(|r| r.status.is_drift()).count(),
-            undecided: reports
-                .iter()
-                .filter(|r| r.status != Status::Match && !r.status.is_drift())
-                .count(),
-            exit_code: exit_code(reports),
-        };
-        let mut views: Vec<(u8, TargetView)> = reports
-            .iter()
-            .enumerate()
-            .map(|(i, report)| {
+        let all: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+        let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(all.len());
+        for cell in cells {
+            for report in &cell.reports {
+                let key = (cell.service.clone(), cell.env.clone(), report.url.clone());
                 let answered =
                     !matches!(report.status, Status::Unreachable | Status::InvalidResponse);
-                if answered {
+                let last_seen = if answered {
                     history.seen.insert(
-                        i,
+                        key,
                         Seen {
                             at: now,
                             commit: report.commit.clone(),
                         },
                     );
-                }
-                let view = TargetView {
-                    target: TargetDoc::new(report),
-                    display: display_name(report),
-                    label: label(report),
-                    short: report.commit.as_deref().map(|c| short(c).to_owned()),
-                    notes: notes(report, ref_name),
-                    checked_at: now,
-                    last_seen: if answered {
-                        None
-                    } else {
-                        history.seen.get(&i).cloned()
-                    },
+                    None
+                } else {
+                    history.seen.get(&key).cloned()
                 };
-                (rank(report.status), view)
-            })
-            .collect();
-        // Stable: within a rank, the order of the targets file.
+                views.push((
+                    rank(report.status),
+                    TargetView {
+                        target: TargetDoc::new(report, cell),
+                        display: display_name(report),
+                        label: label(report),
+                        short: report.commit.as_deref().map(|c| short(c).to_owned()),
+                        notes: notes(report, &cell.ref_name),
+                        checked_at: now,
+                        last_seen,
+                    },
+                ));
+            }
+        }
+        // Stable: within a rank, the order of the cells and their targets.
         views.sort_by_key(|(rank, _)| *rank);
         let views: Vec<TargetView> = views.into_iter().map(|(_, v)| v).collect();
+        let reference = match cells {
+            [cell] if single => Some(RefView {
+                name: cell.ref_name.clone(),
+                commit: cell.reference.id.clone(),
+                short: short(&cell.reference.id).to_owned(),
+                subject: cell.reference.subject.clone(),
+                commit_time: cell.reference.time,
+            }),
+            _ => None,
+        };
         Fleet {
             schema: SCHEMA,
             generated_at: now,
             round: history.round,
             interval_seconds,
-            reference: RefView {
-                name: ref_name.to_owned(),
-                commit: reference.id.clone(),
-                short: short(&reference.id).to_owned(),
-                subject: reference.subject.clone(),
-                commit_time: reference.time,
-            },
-            summary,
+            reference,
+            summary: SummaryDoc::new(&all),
+            cells: cells.iter().map(CellDoc::new).collect(),
             groups: groups(&views),
             targets: views,
+            fetches,
             errors,
         }
     }
@@ -179,43 +190,111 @@ impl Fleet {
         self.summary.exit_code
     }
 
-    /// `3/5 match main (abc1234)`, for a terminal.
+    pub(crate) fn round(&self) -> u64 {
+        self.round
+    }
+
+    pub(crate) fn generated_at(&self) -> Timestamp {
+        self.generated_at
+    }
+
+    /// A hash of what the document says, leaving out when it was said (the round, its time,
+    /// when each target was checked): the same for two rounds in which nothing changed.
+    pub(crate) fn content_hash(&self) -> u64 {
+        struct Hashing<'a>(&'a mut std::hash::DefaultHasher);
+        impl std::io::Write for Hashing<'_> {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                std::hash::Hasher::write(self.0, bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        let targets: Vec<_> = self
+            .targets
+            .iter()
+            .map(|v| (&v.target, &v.display, &v.label, &v.notes, &v.last_seen))
+            .collect();
+        let content = (
+            &self.reference,
+            &self.summary,
+            &self.cells,
+            &targets,
+            &self.groups,
+            &self.fetches,
+            &self.errors,
+            self.interval_seconds,
+        );
+        // Serializing into a hasher cannot fail.
+        let _ = serde_json::to_writer(Hashing(&mut hasher), &content);
+        std::hash::Hasher::finish(&hasher)
+    }
+
+    /// `3/5 match main (abc1234)`, or across a fleet `12/15 match in 2 services, 3
+    /// environments`, for a terminal.
     pub(crate) fn one_line(&self) -> String {
-        format!(
-            "{}/{} match {} ({})",
-            self.summary.matching, self.summary.targets, self.reference.name, self.reference.short
-        )
+        let matching = format!("{}/{} match", self.summary.matching, self.summary.targets);
+        match &self.reference {
+            Some(r) => format!("{matching} {} ({})", r.name, r.short),
+            None => {
+                let mut services: Vec<&Option<String>> =
+                    self.cells.iter().map(|c| &c.service).collect();
+                services.dedup();
+                format!(
+                    "{matching} in {} service{}, {} environment{}",
+                    services.len(),
+                    if services.len() == 1 { "" } else { "s" },
+                    self.cells.len(),
+                    if self.cells.len() == 1 { "" } else { "s" }
+                )
+            }
+        }
     }
 }
 
-/// One group per served build (commit and dirty flag), newest commit first; targets without
-/// a commit grouped by status at the end.
+/// One group per served build (commit and dirty flag) in each cell; targets without a commit
+/// grouped by status. Drift first, then the undecided, then matches; within a rank the newest
+/// commit first.
 fn groups(views: &[TargetView]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<(Option<String>, Option<String>, Option<String>, bool, &'static str), usize> =
+        HashMap::new();
     for v in views {
         let r = &v.target;
         let dirty = r.dirty == Some(true);
-        let found = groups.iter_mut().find(|g| match &r.commit {
-            Some(c) => g.commit.as_deref() == Some(c) && g.dirty == dirty,
-            None => g.commit.is_none() && g.status == r.status,
-        });
-        match found {
-            Some(g) => g.targets.push(v.display.clone()),
-            None => groups.push(Group {
-                commit: r.commit.clone(),
-                short: v.short.clone(),
-                subject: r.commit_subject.clone(),
-                commit_time: r.commit_time,
-                dirty,
-                status: r.status,
-                label: v.label.clone(),
-                targets: vec![v.display.clone()],
-            }),
+        // Targets with a commit group by build; without one, by status.
+        let status_key = if r.commit.is_some() { "" } else { r.status };
+        let key = (
+            r.service.clone(),
+            r.environment.clone(),
+            r.commit.clone(),
+            dirty,
+            status_key,
+        );
+        match index.get(&key) {
+            Some(&i) => groups[i].targets.push(v.display.clone()),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    service: r.service.clone(),
+                    environment: r.environment.clone(),
+                    commit: r.commit.clone(),
+                    short: v.short.clone(),
+                    subject: r.commit_subject.clone(),
+                    commit_time: r.commit_time,
+                    dirty,
+                    status: r.status,
+                    label: v.label.clone(),
+                    targets: vec![v.display.clone()],
+                });
+            }
         }
     }
-    // Newest first; no commit (no answer) last. The sort is stable, so ties keep row order.
     groups.sort_by_key(|g| {
         (
+            rank_of(g.status),
             g.commit.is_none(),
             std::cmp::Reverse(g.commit_time.map(|t| t.unix_seconds())),
         )
@@ -223,10 +302,27 @@ fn groups(views: &[TargetView]) -> Vec<Group> {
     groups
 }
 
+/// [`rank`] of a status as written.
+fn rank_of(status: &str) -> u8 {
+    [
+        Status::Diverged,
+        Status::Dirty,
+        Status::Behind,
+        Status::Ahead,
+        Status::Unreachable,
+        Status::InvalidResponse,
+        Status::UnknownCommit,
+        Status::Match,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == status)
+    .map_or(7, rank)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::golden::{assert_golden, target, time};
+    use crate::output::golden::{assert_golden, cell, target, time};
 
     #[test]
     fn dashboard_document() {
@@ -236,20 +332,21 @@ mod tests {
             generated_at: time("2026-11-23T14:43:42Z"),
             round: 17,
             interval_seconds: Some(5.0),
-            reference: RefView {
+            reference: Some(RefView {
                 name: "main".into(),
                 commit: "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into(),
                 short: "50ff558".into(),
                 subject: Some("Retry payment webhooks with backoff".into()),
                 commit_time: Some(time("2026-11-23T14:43:27Z")),
-            },
-            summary: Summary {
+            }),
+            summary: SummaryDoc {
                 targets: 6,
                 matching: 2,
                 drift: 3,
                 undecided: 1,
                 exit_code: 1,
             },
+            cells: vec![cell()],
             targets: vec![TargetView {
                 display: "web-3".into(),
                 label: "behind 2".into(),
@@ -263,6 +360,8 @@ mod tests {
                 target: web3,
             }],
             groups: vec![Group {
+                service: Some("orders".into()),
+                environment: Some("production".into()),
                 commit: Some("a934ad8a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
                 short: Some("a934ad8".into()),
                 subject: Some("Add the orders service".into()),
@@ -271,6 +370,13 @@ mod tests {
                 status: "behind",
                 label: "behind 2".into(),
                 targets: vec!["web-3".into()],
+            }],
+            fetches: vec![FetchView {
+                service: Some("orders".into()),
+                at: Some(time("2026-11-23T14:43:00Z")),
+                ok: Some(false),
+                error: Some("git fetch timed out after 60s".into()),
+                every_seconds: 60.0,
             }],
             errors: vec![],
         };

@@ -1,0 +1,356 @@
+//! What to check: a fleet of services × environments, from a fleet file (`--fleet`,
+//! `docs/fleet-file.md`) or from the command line (one repository, one ref, the URLs given: a
+//! fleet of one unnamed service in one unnamed environment).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use shipstamp_check::{Repo, Target};
+use toml::Spanned;
+
+use crate::args::parse_positive_duration;
+use crate::targets::{Line, dedupe, parse_line, read_lines};
+
+/// A fleet to check.
+#[derive(Debug)]
+pub(crate) struct Fleet {
+    pub(crate) services: Vec<Service>,
+    pub(crate) defaults: Defaults,
+    /// Warnings to print once (targets listed twice).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// One service: a repository, and the environments it runs in.
+#[derive(Debug)]
+pub(crate) struct Service {
+    /// `None` for the command line's one service.
+    pub(crate) name: Option<String>,
+    pub(crate) repo: Repo,
+    /// How often to `git fetch` in `repo` (the dashboard).
+    pub(crate) fetch: Option<Duration>,
+    pub(crate) envs: Vec<Env>,
+}
+
+/// One environment of a service: the ref it should run, and where its instances are.
+#[derive(Debug)]
+pub(crate) struct Env {
+    /// `None` for the command line's one environment.
+    pub(crate) name: Option<String>,
+    pub(crate) reference: String,
+    pub(crate) targets: Vec<Target>,
+}
+
+/// `[defaults]`: what the command line's flags default to for this fleet.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Defaults {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) concurrency: Option<u16>,
+    pub(crate) allow_dirty: Option<bool>,
+    pub(crate) fetch: Option<Duration>,
+}
+
+/// A fleet file that cannot be used: where, and why.
+#[derive(Debug)]
+pub(crate) struct FleetError {
+    pub(crate) message: String,
+    /// 64 for the file's content, 2 for a repository that cannot be used.
+    pub(crate) exit_code: u8,
+}
+
+impl Fleet {
+    /// Keeps only the services and environments named (each list empty: all). A name that
+    /// is not in the fleet is an error.
+    pub(crate) fn restrict(&mut self, services: &[String], envs: &[String]) -> Result<(), String> {
+        let known_services: Vec<&str> = self
+            .services
+            .iter()
+            .filter_map(|s| s.name.as_deref())
+            .collect();
+        if let Some(unknown) = services.iter().find(|s| !known_services.contains(&s.as_str())) {
+            return Err(format!(
+                "--service {unknown}: no such service (the fleet has {})",
+                known_services.join(", ")
+            ));
+        }
+        let mut known_envs: Vec<&str> = self
+            .services
+            .iter()
+            .flat_map(|s| &s.envs)
+            .filter_map(|e| e.name.as_deref())
+            .collect();
+        known_envs.sort_unstable();
+        known_envs.dedup();
+        if let Some(unknown) = envs.iter().find(|e| !known_envs.contains(&e.as_str())) {
+            return Err(format!(
+                "--env {unknown}: no such environment (the fleet has {})",
+                known_envs.join(", ")
+            ));
+        }
+        let keep = |name: &Option<String>, wanted: &[String]| {
+            wanted.is_empty() || name.as_ref().is_some_and(|n| wanted.contains(n))
+        };
+        self.services.retain(|s| keep(&s.name, services));
+        for service in &mut self.services {
+            service.envs.retain(|e| keep(&e.name, envs));
+        }
+        self.services.retain(|s| !s.envs.is_empty());
+        if self.services.is_empty() {
+            return Err("--service and --env together select nothing".into());
+        }
+        Ok(())
+    }
+
+    /// Reads and checks a fleet file. Paths in it are relative to the file.
+    pub(crate) fn load(path: &Path) -> Result<Fleet, FleetError> {
+        let text = std::fs::read_to_string(path).map_err(|e| FleetError {
+            message: format!("{}: {e}", path.display()),
+            exit_code: 64,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let file = FileText {
+            path,
+            text: &text,
+        };
+        let raw: RawFile = toml::from_str(&text).map_err(|e| {
+            let at = e.span().map(|s| file.line(&s)).unwrap_or_default();
+            file.error(at, e.message().trim_end())
+        })?;
+        let mut defaults = Defaults::default();
+        if let Some(d) = raw.defaults {
+            defaults.timeout = duration(&file, "defaults.timeout", d.timeout.as_ref())?;
+            defaults.interval = duration(&file, "defaults.interval", d.interval.as_ref())?;
+            defaults.fetch = duration(&file, "defaults.fetch", d.fetch.as_ref())?;
+            defaults.allow_dirty = d.allow_dirty;
+            if let Some(n) = d.concurrency {
+                let value = u16::try_from(*n.get_ref())
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        file.error(
+                            file.line(&n.span()),
+                            "defaults.concurrency: a number from 1 to 1024",
+                        )
+                    })?;
+                defaults.concurrency = Some(value);
+            }
+        }
+        if raw.service.is_empty() {
+            return Err(file.error(
+                String::new(),
+                "no services: add a [service.NAME] table (see docs/fleet-file.md)",
+            ));
+        }
+        let mut services: Vec<(usize, Service)> = Vec::new();
+        let mut warnings = Vec::new();
+        for (name, raw_service) in raw.service {
+            let at = file.line(&raw_service.span());
+            let start = raw_service.span().start;
+            let raw_service = raw_service.into_inner();
+            let key = format!("service.{name}");
+            let repo = raw_service.repo.as_ref().ok_or_else(|| {
+                file.error(at.clone(), &format!("{key}: no repo (the path to a clone)"))
+            })?;
+            let repo_path: PathBuf = base.join(repo.get_ref());
+            let opened = Repo::open(&repo_path).map_err(|e| FleetError {
+                message: format!(
+                    "{}{}: {key}.repo: {e}",
+                    path.display(),
+                    file.line(&repo.span()),
+                ),
+                exit_code: 2,
+            })?;
+            let service_ref = raw_service.reference.as_ref().map(|r| r.get_ref().clone());
+            let fetch = duration(&file, &format!("{key}.fetch"), raw_service.fetch.as_ref())?
+                .or(defaults.fetch);
+            let service_field = raw_service.field.as_ref();
+            if let Some(f) = service_field {
+                check_field(&file, &format!("{key}.field"), f)?;
+            }
+            if raw_service.env.is_empty() {
+                return Err(file.error(
+                    at,
+                    &format!("{key}: no environments (add [{key}.env.NAME] with targets)"),
+                ));
+            }
+            let mut envs: Vec<(usize, Env)> = Vec::new();
+            for (env_name, raw_env) in raw_service.env {
+                let env_at = file.line(&raw_env.span());
+                let env_start = raw_env.span().start;
+                let raw_env = raw_env.into_inner();
+                let env_key = format!("{key}.env.{env_name}");
+                let reference = raw_env
+                    .reference
+                    .as_ref()
+                    .map(|r| r.get_ref().clone())
+                    .or_else(|| service_ref.clone())
+                    .ok_or_else(|| {
+                        file.error(
+                            env_at.clone(),
+                            &format!("{env_key}: no ref, and {key} has none either"),
+                        )
+                    })?;
+                let field = match raw_env.field.as_ref() {
+                    Some(f) => {
+                        check_field(&file, &format!("{env_key}.field"), f)?;
+                        Some(f.get_ref().clone())
+                    }
+                    None => service_field.map(|f| f.get_ref().clone()),
+                };
+                let mut lines: Vec<Line> = Vec::new();
+                if let Some(list) = &raw_env.targets {
+                    let list_at = file.line(&list.span());
+                    for (i, entry) in list.get_ref().iter().enumerate() {
+                        let target = parse_line(entry)
+                            .map_err(|why| {
+                                file.error(
+                                    list_at.clone(),
+                                    &format!("{env_key}.targets[{i}]: {why}"),
+                                )
+                            })?
+                            .ok_or_else(|| {
+                                file.error(
+                                    list_at.clone(),
+                                    &format!("{env_key}.targets[{i}]: an empty entry"),
+                                )
+                            })?;
+                        lines.push(Line {
+                            target,
+                            at: format!("{}{list_at} {env_key}.targets[{i}]", path.display()),
+                        });
+                    }
+                }
+                if let Some(list_file) = &raw_env.targets_file {
+                    let list_path = base.join(list_file.get_ref());
+                    let read = read_lines(&list_path).map_err(|why| {
+                        file.error(
+                            file.line(&list_file.span()),
+                            &format!("{env_key}.targets_file: {why}"),
+                        )
+                    })?;
+                    lines.extend(read);
+                }
+                if lines.is_empty() {
+                    return Err(file.error(
+                        env_at,
+                        &format!("{env_key}: no targets (give targets or targets_file)"),
+                    ));
+                }
+                let read = dedupe(lines, field.as_deref());
+                warnings.extend(read.warnings);
+                envs.push((
+                    env_start,
+                    Env {
+                        name: Some(env_name),
+                        reference,
+                        targets: read.targets,
+                    },
+                ));
+            }
+            // In the file's order, not the map's.
+            envs.sort_by_key(|(start, _)| *start);
+            services.push((
+                start,
+                Service {
+                    name: Some(name),
+                    repo: opened,
+                    fetch,
+                    envs: envs.into_iter().map(|(_, e)| e).collect(),
+                },
+            ));
+        }
+        services.sort_by_key(|(start, _)| *start);
+        Ok(Fleet {
+            services: services.into_iter().map(|(_, s)| s).collect(),
+            defaults,
+            warnings,
+        })
+    }
+}
+
+/// The fleet file's text, for messages that point into it.
+struct FileText<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl FileText<'_> {
+    /// `:LINE` of a byte span.
+    fn line(&self, span: &Range<usize>) -> String {
+        let start = span.start.min(self.text.len());
+        format!(":{}", self.text[..start].matches('\n').count() + 1)
+    }
+
+    fn error(&self, at: String, message: &str) -> FleetError {
+        FleetError {
+            message: format!("{}{at}: {message}", self.path.display()),
+            exit_code: 64,
+        }
+    }
+}
+
+fn duration(
+    file: &FileText<'_>,
+    key: &str,
+    value: Option<&Spanned<String>>,
+) -> Result<Option<Duration>, FleetError> {
+    let Some(value) = value else { return Ok(None) };
+    parse_positive_duration(value.get_ref())
+        .map(Some)
+        .map_err(|why| file.error(file.line(&value.span()), &format!("{key}: {why}")))
+}
+
+fn check_field(file: &FileText<'_>, key: &str, value: &Spanned<String>) -> Result<(), FleetError> {
+    let pointer = value.get_ref();
+    if pointer.is_empty() || pointer.starts_with('/') {
+        Ok(())
+    } else {
+        Err(file.error(
+            file.line(&value.span()),
+            &format!("{key}: {pointer:?} is not a JSON pointer (one starts with /)"),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    service: BTreeMap<String, Spanned<RawService>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timeout: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    allow_dirty: Option<bool>,
+    fetch: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    repo: Option<Spanned<String>>,
+    #[serde(rename = "ref")]
+    reference: Option<Spanned<String>>,
+    fetch: Option<Spanned<String>>,
+    field: Option<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<RawEnv>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    #[serde(rename = "ref")]
+    reference: Option<Spanned<String>>,
+    targets: Option<Spanned<Vec<String>>>,
+    targets_file: Option<Spanned<String>>,
+    field: Option<Spanned<String>>,
+}

@@ -357,7 +357,8 @@ impl Checker {
         let mut served = self.fetch_all(&all).into_iter();
         let mut reports = Vec::with_capacity(groups.len());
         for (targets, reference) in groups {
-            let served: Vec<Result<Served, Failure>> = served.by_ref().take(targets.len()).collect();
+            let served: Vec<Result<Served, Failure>> =
+                served.by_ref().take(targets.len()).collect();
             let mut ids: Vec<&str> = served
                 .iter()
                 .filter_map(|s| s.as_ref().ok().map(|s| s.commit.as_str()))

@@ -417,8 +417,10 @@ impl Repo {
                     RepoErrorKind::GitFailed,
                     format!(
                         "git fetch {}",
-                        s.code()
-                            .map_or_else(|| "was killed".to_owned(), |c| format!("exited with {c}"))
+                        s.code().map_or_else(
+                            || "was killed".to_owned(),
+                            |c| format!("exited with {c}")
+                        )
                     ),
                 )
             }),

@@ -37,10 +37,10 @@ pub(crate) struct CheckFlags {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo"])]
     pub(crate) fleet: Option<PathBuf>,
     /// With --fleet: only this service (repeatable).
-    #[arg(long = "service", value_name = "NAME", requires = "fleet")]
+    #[arg(long = "service", value_name = "NAME")]
     pub(crate) services: Vec<String>,
     /// With --fleet: only this environment (repeatable).
-    #[arg(long = "env", value_name = "NAME", requires = "fleet")]
+    #[arg(long = "env", value_name = "NAME")]
     pub(crate) envs: Vec<String>,
     /// Judge a target built from uncommitted changes by its commit instead of reporting `dirty`.
     #[arg(long)]
@@ -82,6 +82,12 @@ impl CheckFlags {
                     .restrict(&self.services, &self.envs)
                     .map_err(|why| (EXIT_USAGE, why))?;
                 fleet
+            }
+            None if !self.services.is_empty() || !self.envs.is_empty() => {
+                return Err((
+                    EXIT_USAGE,
+                    "--service and --env choose from a fleet file: give --fleet FILE".into(),
+                ));
             }
             None => {
                 let read = read_targets(&self.urls, self.targets.as_deref(), self.field.as_deref())

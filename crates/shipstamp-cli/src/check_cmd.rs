@@ -182,7 +182,11 @@ fn write_text(
         }
         for r in &cell.reports {
             let label = format!("{:<16}", label(r));
-            let label = if color { paint(r.status, &label) } else { label };
+            let label = if color {
+                paint(r.status, &label)
+            } else {
+                label
+            };
             let who = display_name(r);
             writeln!(out, "{label} {who:<width$}  {}", detail(r, &cell.ref_name))?;
         }

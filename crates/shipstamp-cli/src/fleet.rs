@@ -70,7 +70,10 @@ impl Fleet {
             .iter()
             .filter_map(|s| s.name.as_deref())
             .collect();
-        if let Some(unknown) = services.iter().find(|s| !known_services.contains(&s.as_str())) {
+        if let Some(unknown) = services
+            .iter()
+            .find(|s| !known_services.contains(&s.as_str()))
+        {
             return Err(format!(
                 "--service {unknown}: no such service (the fleet has {})",
                 known_services.join(", ")
@@ -111,10 +114,7 @@ impl Fleet {
             exit_code: 64,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let file = FileText {
-            path,
-            text: &text,
-        };
+        let file = FileText { path, text: &text };
         let raw: RawFile = toml::from_str(&text).map_err(|e| {
             let at = e.span().map(|s| file.line(&s)).unwrap_or_default();
             file.error(at, e.message().trim_end())

@@ -8,6 +8,7 @@ mod embedded;
 mod endpoints;
 mod examples;
 mod fallbacks;
+mod fleet;
 mod fleet_views;
 mod freshness;
 mod git_use;

@@ -127,7 +127,14 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
         if cells.is_empty() {
             return Ok(EXIT_UNDECIDED);
         }
-        let fleet = Fleet::new(&cells, single, &mut history, None, Vec::new(), errors.clone());
+        let fleet = Fleet::new(
+            &cells,
+            single,
+            &mut history,
+            None,
+            Vec::new(),
+            errors.clone(),
+        );
         std::fs::write(path, static_page(&fleet)?)
             .with_context(|| format!("writing {}", path.display()))?;
         writeln!(out, "{}: {}", path.display(), fleet.one_line())?;
@@ -199,8 +206,11 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
 struct Fetch {
     service: Option<String>,
     every: Duration,
-    last: Arc<Mutex<(Option<Timestamp>, Option<Result<(), String>>)>>,
+    last: Arc<Mutex<LastFetch>>,
 }
+
+/// When the last fetch finished, and how.
+type LastFetch = (Option<Timestamp>, Option<Result<(), String>>);
 
 impl Fetch {
     fn view(&self) -> FetchView {
@@ -341,10 +351,11 @@ async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Re
 }
 
 fn serve(doc: &Document, request: &HeaderMap) -> Response {
-    let unchanged = request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .any(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == doc.etag.as_bytes()));
+    let unchanged = request.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        v.as_bytes()
+            .split(|b| *b == b',')
+            .any(|t| t.trim_ascii() == doc.etag.as_bytes())
+    });
     let gzip = request
         .get_all(header::ACCEPT_ENCODING)
         .iter()

@@ -254,13 +254,22 @@ impl Fleet {
     }
 }
 
+/// What puts targets in one group: service, environment, commit, dirty, and (for targets
+/// without a commit) status.
+type GroupKey = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    &'static str,
+);
+
 /// One group per served build (commit and dirty flag) in each cell; targets without a commit
 /// grouped by status. Drift first, then the undecided, then matches; within a rank the newest
 /// commit first.
 fn groups(views: &[TargetView]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<(Option<String>, Option<String>, Option<String>, bool, &'static str), usize> =
-        HashMap::new();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
     for v in views {
         let r = &v.target;
         let dirty = r.dirty == Some(true);

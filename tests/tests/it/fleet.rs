@@ -1,0 +1,449 @@
+//! Fleets: two services from two repositories, each in environments that follow different
+//! branches, through `check --fleet` and `dashboard --fleet`; the example fleet file; every
+//! mistake a fleet file can hold.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use shipstamp_tests::{Reply, StubServer, TempRepo};
+
+use crate::util::{cli, code, stdout, text};
+
+fn doc(commit: &str) -> Reply {
+    Reply::Ok(
+        "application/json",
+        format!(
+            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
+        )
+        .into_bytes(),
+    )
+}
+
+/// orders: main o1 - o2 - o3, staging at o2. billing: main b1 - b2.
+struct Repos {
+    dir: tempfile::TempDir,
+    orders: Vec<String>,
+    billing: Vec<String>,
+}
+
+fn repos() -> Repos {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |name: &str, commits: &[&str]| -> Vec<String> {
+        let path = dir.path().join(name);
+        std::fs::create_dir(&path).unwrap();
+        let status = shipstamp_tests::git(&path)
+            .args(["init", "-q"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let repo = TempRepo::at(&path);
+        commits.iter().map(|c| repo.commit_all(c)).collect()
+    };
+    let orders = init("orders", &["o1", "o2", "o3"]);
+    TempRepo::at(dir.path().join("orders")).git(&["branch", "staging", &orders[1]]);
+    let billing = init("billing", &["b1", "b2"]);
+    Repos {
+        dir,
+        orders,
+        billing,
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(cli())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+#[test]
+fn two_services_two_environments_each_against_its_ref() {
+    let r = repos();
+    let server = StubServer::start(vec![
+        ("/orders-prod-1", doc(&r.orders[2])),
+        ("/orders-prod-2", doc(&r.orders[0])),
+        ("/orders-stg-1", doc(&r.orders[1])),
+        ("/billing-prod-1", doc(&r.billing[1])),
+        ("/billing-stg-1", doc(&r.billing[1])),
+    ]);
+    std::fs::write(
+        r.dir.path().join("staging-hosts.txt"),
+        format!("# staging\n{} stg-1\n", server.url("/orders-stg-1")),
+    )
+    .unwrap();
+    std::fs::write(
+        r.dir.path().join("fleet.toml"),
+        format!(
+            r#"[defaults]
+timeout = "3s"
+
+[service.orders]
+repo = "orders"
+ref = "main"
+
+[service.orders.env.production]
+targets = ["{} prod-1", "{} prod-2"]
+
+[service.orders.env.staging]
+ref = "staging"
+targets_file = "staging-hosts.txt"
+
+[service.billing]
+repo = "billing"
+ref = "main"
+
+[service.billing.env.production]
+targets = ["{}"]
+
+[service.billing.env.staging]
+targets = ["{} billing-stg"]
+"#,
+            server.url("/orders-prod-1"),
+            server.url("/orders-prod-2"),
+            server.url("/billing-prod-1"),
+            server.url("/billing-stg-1"),
+        ),
+    )
+    .unwrap();
+
+    let out = run(r.dir.path(), &["check", "--fleet", "fleet.toml", "--json"]);
+    assert_eq!(code(&out), 1, "orders prod-2 is behind: {}", text(&out));
+    let doc = json_of(&out);
+    assert_eq!(doc["ref"], Value::Null, "each cell has its own ref");
+    let cells: Vec<(String, String, String, String)> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["service"].as_str().unwrap().to_owned(),
+                c["environment"].as_str().unwrap().to_owned(),
+                c["ref"]["commit"].as_str().unwrap().to_owned(),
+                c["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let o = &r.orders;
+    let b = &r.billing;
+    assert_eq!(
+        cells,
+        [
+            (
+                "orders".into(),
+                "production".into(),
+                o[2].clone(),
+                "1/2 match, 1 behind 2, 2 builds".into()
+            ),
+            (
+                "orders".into(),
+                "staging".into(),
+                o[1].clone(),
+                "1/1 match".into()
+            ),
+            (
+                "billing".into(),
+                "production".into(),
+                b[1].clone(),
+                "1/1 match".into()
+            ),
+            (
+                "billing".into(),
+                "staging".into(),
+                b[1].clone(),
+                "1/1 match".into()
+            ),
+        ]
+    );
+    let orders_prod = &doc["cells"][0];
+    assert_eq!(
+        orders_prod["summary"],
+        json!({"targets": 2, "match": 1, "drift": 1, "undecided": 0, "exit_code": 1})
+    );
+    assert_eq!(orders_prod["builds"][1]["subject"], "o1");
+    let targets: Vec<(String, String, String)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["service"].as_str().unwrap().to_owned(),
+                t["environment"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(targets.len(), 5);
+    assert!(targets.contains(&("orders".into(), "staging".into(), "match".into())));
+    assert!(targets.contains(&("orders".into(), "production".into(), "behind".into())));
+
+    let out = run(r.dir.path(), &["check", "--fleet", "fleet.toml"]);
+    let human = stdout(&out);
+    assert!(
+        human.contains("orders · production · main = ")
+            && human.contains("orders · staging · staging = ")
+            && human.contains("behind 2         prod-2")
+            && human.contains("2 services, 4 environments: 5 targets, 4 match, 1 behind"),
+        "{human}"
+    );
+
+    // Filters: each repeatable, and names that do not exist are usage errors.
+    let out = run(
+        r.dir.path(),
+        &[
+            "check",
+            "--fleet",
+            "fleet.toml",
+            "--env",
+            "staging",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let envs: Vec<Value> = json_of(&out)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["environment"].clone())
+        .collect();
+    assert_eq!(envs, [json!("staging"), json!("staging")]);
+    let out = run(
+        r.dir.path(),
+        &[
+            "check",
+            "--fleet",
+            "fleet.toml",
+            "--service",
+            "billing",
+            "--service",
+            "orders",
+            "--env",
+            "production",
+            "--json",
+        ],
+    );
+    assert_eq!(json_of(&out)["cells"].as_array().unwrap().len(), 2);
+    for (args, says) in [
+        (
+            vec!["--service", "shipping"],
+            "--service shipping: no such service (the fleet has orders, billing)",
+        ),
+        (vec!["--env", "canary"], "--env canary: no such environment"),
+        (vec!["--ref", "main"], "cannot be used with"),
+        (vec!["--field", "/x"], "--field goes in the fleet file"),
+    ] {
+        let mut all = vec!["check", "--fleet", "fleet.toml"];
+        all.extend(&args);
+        let out = run(r.dir.path(), &all);
+        assert_eq!(code(&out), 64, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
+    let out = run(
+        r.dir.path(),
+        &[
+            "check",
+            "--service",
+            "orders",
+            "--ref",
+            "main",
+            "http://127.0.0.1:9/v",
+        ],
+    );
+    assert_eq!(code(&out), 64, "--service needs --fleet: {}", text(&out));
+
+    // The same fleet as a page, for CI.
+    let out = run(
+        r.dir.path(),
+        &[
+            "dashboard",
+            "--fleet",
+            "fleet.toml",
+            "--once",
+            "--html",
+            "fleet.html",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        stdout(&out).contains("fleet.html: 4/5 match in 2 services, 4 environments"),
+        "{}",
+        text(&out)
+    );
+    let page = std::fs::read_to_string(r.dir.path().join("fleet.html")).unwrap();
+    let data = page
+        .split(r#"<script id="fleet-data" type="application/json">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let page_doc: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(page_doc["cells"].as_array().unwrap().len(), 4);
+    assert_eq!(page_doc["groups"][0]["label"], "behind 2", "drift first");
+    assert_eq!(page_doc["groups"][0]["service"], "orders");
+}
+
+#[test]
+fn a_ref_that_does_not_resolve_names_its_service_and_environment() {
+    let r = repos();
+    std::fs::write(
+        r.dir.path().join("fleet.toml"),
+        "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n\n\
+         [service.orders.env.production]\ntargets = [\"http://127.0.0.1:9/v\"]\n\n\
+         [service.orders.env.canary]\nref = \"canary\"\ntargets = [\"http://127.0.0.1:9/v\"]\n",
+    )
+    .unwrap();
+    let out = run(r.dir.path(), &["check", "--fleet", "fleet.toml"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("orders · canary: unknown ref \"canary\""),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn every_mistake_in_a_fleet_file_names_the_file_line_and_key() {
+    let r = repos();
+    let plain_dir = r.dir.path().join("not-a-repo");
+    std::fs::create_dir(&plain_dir).unwrap();
+    let ok_env = "[service.orders.env.production]\ntargets = [\"http://127.0.0.1:9/v\"]\n";
+    let cases: Vec<(String, u8, &str)> = vec![
+        ("[service.orders\nrepo = 1\n".into(), 64, "fleet.toml:1:"),
+        (
+            format!("[service.orders]\nrepo = \"orders\"\nrefs = \"main\"\n{ok_env}"),
+            64,
+            "fleet.toml:3: unknown field `refs`",
+        ),
+        (
+            format!("[defaults]\ntimeout = \"soon\"\n[service.orders]\nrepo = \"orders\"\nref = \"main\"\n{ok_env}"),
+            64,
+            "fleet.toml:2: defaults.timeout: \"soon\" is not a duration",
+        ),
+        (
+            format!("[defaults]\ninterval = \"0s\"\n[service.orders]\nrepo = \"orders\"\nref = \"main\"\n{ok_env}"),
+            64,
+            "fleet.toml:2: defaults.interval: \"0s\" is too short",
+        ),
+        (
+            format!("[defaults]\nconcurrency = 0\n[service.orders]\nrepo = \"orders\"\nref = \"main\"\n{ok_env}"),
+            64,
+            "fleet.toml:2: defaults.concurrency: a number from 1 to 1024",
+        ),
+        (
+            format!("[service.orders]\nref = \"main\"\n{ok_env}"),
+            64,
+            "service.orders: no repo",
+        ),
+        (
+            format!("[service.orders]\nrepo = \"orders\"\n{ok_env}"),
+            64,
+            "service.orders.env.production: no ref, and service.orders has none either",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n".into(),
+            64,
+            "service.orders: no environments",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\n".into(),
+            64,
+            "service.orders.env.production: no targets",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets = [\"orders-1/version\"]\n".into(),
+            64,
+            "fleet.toml:5: service.orders.env.production.targets[0]: \"orders-1/version\" is not an http:// or https:// URL",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets_file = \"missing.txt\"\n".into(),
+            64,
+            "fleet.toml:5: service.orders.env.production.targets_file: reading targets from",
+        ),
+        (
+            format!("[service.orders]\nrepo = \"orders\"\nref = \"main\"\nfield = \"data\"\n{ok_env}"),
+            64,
+            "fleet.toml:4: service.orders.field: \"data\" is not a JSON pointer",
+        ),
+        ("# nothing yet\n".into(), 64, "no services"),
+        (
+            format!("[service.orders]\nrepo = \"gone\"\nref = \"main\"\n{ok_env}"),
+            2,
+            "fleet.toml:2: service.orders.repo:",
+        ),
+        (
+            format!("[service.orders]\nrepo = \"not-a-repo\"\nref = \"main\"\n{ok_env}"),
+            2,
+            "is not in a git repository",
+        ),
+    ];
+    for (content, exit, says) in cases {
+        std::fs::write(r.dir.path().join("fleet.toml"), &content).unwrap();
+        for command in ["check", "dashboard"] {
+            let out = run(r.dir.path(), &[command, "--fleet", "fleet.toml"]);
+            assert_eq!(
+                code(&out),
+                i32::from(exit),
+                "{command} {content}: {}",
+                text(&out)
+            );
+            assert!(
+                text(&out).contains(says),
+                "{command} {content}:\n{}",
+                text(&out)
+            );
+            assert!(!text(&out).contains("panicked"));
+        }
+    }
+    let out = run(r.dir.path(), &["check", "--fleet", "no-such-fleet.toml"]);
+    assert_eq!(code(&out), 64);
+    assert!(text(&out).contains("no-such-fleet.toml"), "{}", text(&out));
+}
+
+#[test]
+fn the_example_fleet_file_loads() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = run(
+        &workspace,
+        &[
+            "check",
+            "--fleet",
+            "examples/fleet/fleet.toml",
+            "--json",
+            "--timeout",
+            "1s",
+        ],
+    );
+    // Whether the example services run here or not, the file loads and every cell is there.
+    assert!(matches!(code(&out), 0..=2), "{}", text(&out));
+    let doc = json_of(&out);
+    let cells: Vec<(Value, Value, Value)> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["service"].clone(),
+                c["environment"].clone(),
+                c["ref"]["name"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (json!("axum-example"), json!("local"), json!("HEAD")),
+            (json!("actix-example"), json!("local"), json!("HEAD")),
+        ]
+    );
+    let names: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["axum-1", "actix-1"]);
+}

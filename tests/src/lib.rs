@@ -12,6 +12,7 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod axum_server;
+mod big_fleet;
 mod browser;
 mod fixture;
 mod git_shim;
@@ -21,6 +22,7 @@ mod service;
 mod stub;
 
 pub use axum_server::serve_axum;
+pub use big_fleet::BigFleet;
 pub use browser::{Browser, Page};
 pub use fixture::{Build, Fixture};
 pub use git_shim::GitShim;

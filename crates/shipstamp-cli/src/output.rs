@@ -59,6 +59,8 @@ pub(crate) struct CellDoc {
     #[serde(rename = "ref")]
     pub(crate) reference: RefDoc,
     pub(crate) summary: SummaryDoc,
+    /// The worst status in the cell (drift before undecided before match), for its colour.
+    pub(crate) status: &'static str,
     /// The status labels and how many targets have each, worst first: `[["behind 2", 3],
     /// ["match", 7]]`.
     pub(crate) labels: Vec<(String, usize)>,
@@ -139,10 +141,18 @@ impl CellDoc {
             }
         }
         builds.sort_by_key(|b| std::cmp::Reverse(b.hosts));
+        let status = cell
+            .reports
+            .iter()
+            .map(|r| r.status)
+            .min_by_key(|s| rank(*s))
+            .unwrap_or(Status::Match)
+            .as_str();
         CellDoc {
             service: cell.service.clone(),
             environment: cell.env.clone(),
             reference: RefDoc::new(&cell.ref_name, &cell.reference),
+            status,
             text: cell_text(&summary, &labels, builds.len()),
             summary,
             labels: labels.into_iter().map(|(_, l, n)| (l, n)).collect(),
@@ -297,6 +307,7 @@ pub(crate) mod golden {
                 undecided: 0,
                 exit_code: 1,
             },
+            status: "behind",
             labels: vec![("behind 2".into(), 3), ("match".into(), 7)],
             builds: vec![
                 BuildDoc {

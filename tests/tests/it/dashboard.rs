@@ -214,8 +214,17 @@ fn live_dashboard_in_chromium_follows_the_fleet() {
             .iter()
             .any(|g| g["dirty"] == false && g["targets"] == serde_json::json!(["web-1", "web-2"]))
     );
-    assert_eq!(groups[4]["commit"], Value::Null, "no answer comes last");
-    assert_eq!(groups[4]["targets"], serde_json::json!(["web-6"]));
+    // Drift first (the worst kind first), then the undecided, then what matches.
+    let order: Vec<&str> = groups
+        .iter()
+        .map(|g| g["label"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        order,
+        ["diverged", "dirty", "behind 2", "unreachable", "match"]
+    );
+    assert_eq!(groups[3]["commit"], Value::Null, "no answer: no commit");
+    assert_eq!(groups[3]["targets"], serde_json::json!(["web-6"]));
 
     // The page, as a browser draws it.
     let browser = Browser::start();
@@ -260,8 +269,15 @@ fn live_dashboard_in_chromium_follows_the_fleet() {
     );
     assert!(cards.contains(&("behind 2".into(), vec!["web-3".into()])));
     assert_eq!(
-        cards.last(),
-        Some(&("unreachable".into(), vec!["web-6".into()]))
+        cards.first(),
+        Some(&("diverged".into(), vec!["web-4".into()])),
+        "drift first"
+    );
+    assert!(cards.contains(&("unreachable".into(), vec!["web-6".into()])));
+    assert_eq!(
+        page.eval("document.getElementById('matrix-section').hidden"),
+        true,
+        "one repository and ref: no matrix"
     );
     let shot = artefact("dashboard.png");
     page.screenshot(&shot);

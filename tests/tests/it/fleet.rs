@@ -447,3 +447,144 @@ fn the_example_fleet_file_loads() {
         .collect();
     assert_eq!(names, ["axum-1", "actix-1"]);
 }
+
+/// The fleet view in a browser, at 5,000 hosts: 10 services × 3 environments. Cells, a cell's
+/// hosts, the filter, the collapsed cards, the pages of the table; and how long a redraw takes
+/// (printed, and measured properly by `cargo run -p shipstamp-bench --release --bin
+/// dashboard_scale`).
+#[test]
+#[ignore = "needs chromium (apt-get install chromium; .ci/run runs it)"]
+fn five_thousand_hosts_stay_readable_in_chromium() {
+    use shipstamp_tests::{BigFleet, Browser, Service};
+    use std::time::Duration;
+
+    let fleet = BigFleet::new(10, &["production", "staging", "canary"], 5000);
+    let mut cmd = Command::new(cli());
+    cmd.args(["dashboard", "--fleet"])
+        .arg(&fleet.fleet_file)
+        .args(["--listen", "127.0.0.1:0", "--interval", "2s"]);
+    let dashboard = Service::spawn(cmd);
+    let browser = Browser::start();
+    let mut page = browser.page();
+    page.navigate(&format!("http://{}/", dashboard.addr));
+    let patience = Duration::from_secs(60);
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    page.wait_for(
+        "document.querySelectorAll('#matrix td.cell').length",
+        patience,
+        |v| count(v) == 30,
+    );
+    let cells: Vec<String> = serde_json::from_str(
+        page.eval("JSON.stringify([...document.querySelectorAll('#matrix td.cell .text')].map(c => c.textContent))")
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cells.len(), 30);
+    assert!(cells.iter().all(|c| c.contains(" match")), "{cells:?}");
+    assert!(cells.iter().any(|c| c.contains("behind")), "{cells:?}");
+    assert_eq!(
+        page.eval("document.querySelectorAll('#matrix tbody tr').length"),
+        10,
+        "one row per service"
+    );
+    assert_eq!(
+        page.eval(
+            "[...document.querySelectorAll('#matrix thead th')].map(t => t.textContent).join(',')"
+        ),
+        "service,production,staging,canary"
+    );
+    let pager = page.eval("document.getElementById('pager').textContent");
+    assert!(
+        pager
+            .as_str()
+            .is_some_and(|p| p.contains("showing 1–50 of 5,000")),
+        "{pager}"
+    );
+    assert_eq!(
+        page.eval("document.querySelectorAll('#targets tbody tr').length"),
+        50
+    );
+    let first_status = page.eval("document.querySelector('#targets tbody tr').dataset.status");
+    assert_eq!(first_status, "diverged", "drift first");
+    let more = page
+        .eval("[...document.querySelectorAll('.group .more')].map(m => m.textContent)[0] || ''");
+    assert!(
+        more.as_str()
+            .is_some_and(|m| m.starts_with("and ") && m.ends_with(" more")),
+        "cards collapse: {more}"
+    );
+    page.screenshot(&artefact_path("dashboard-fleet.png"));
+
+    // A redraw: select a cell (a click), then filter; each timed with layout included.
+    let timed = |page: &mut shipstamp_tests::Page, action: &str| -> f64 {
+        let v = page.eval(&format!(
+            "(() => {{ const t = performance.now(); {action}; document.body.getBoundingClientRect(); \
+             return performance.now() - t; }})()"
+        ));
+        v.as_f64().unwrap_or(f64::NAN)
+    };
+    let click_ms = timed(
+        &mut page,
+        "document.querySelector('#matrix td.cell[data-service=\"billing\"][data-env=\"staging\"]').click()",
+    );
+    let rows: Vec<(String, String)> = serde_json::from_str(
+        page.eval("JSON.stringify([...document.querySelectorAll('#targets tbody tr')].map(r => [r.dataset.service, r.dataset.env]))")
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|(s, e)| s == "billing" && e == "staging"),
+        "only the cell's hosts: {rows:?}"
+    );
+    assert!(
+        page.eval("document.getElementById('selection').textContent")
+            .as_str()
+            .is_some_and(|t| t.contains("billing · staging")),
+    );
+    let unselect_ms = timed(
+        &mut page,
+        "document.querySelector('#matrix td.cell.selected').click()",
+    );
+    eprintln!(
+        "phases: {}",
+        page.eval("JSON.stringify(window.shipstampRenderPhases)")
+    );
+    page.eval("document.getElementById('filter').value = 'hotfix'");
+    page.eval("document.getElementById('filter').dispatchEvent(new Event('input'))");
+    let filtered = page.wait_for(
+        "[...document.querySelectorAll('#targets tbody tr')].map(r => r.dataset.status).join(',')",
+        patience,
+        |v| {
+            v.as_str()
+                .is_some_and(|s| !s.is_empty() && s.split(',').all(|x| x == "diverged"))
+        },
+    );
+    assert!(
+        filtered
+            .as_str()
+            .is_some_and(|s| s.split(',').all(|x| x == "diverged")),
+        "the filter finds the hotfix's hosts: {filtered}"
+    );
+    let render_ms = page.eval("window.shipstampRenderMs");
+    eprintln!(
+        "redraws over 5,000 hosts: select a cell {click_ms:.1} ms, show all {unselect_ms:.1} ms, \
+         filter {:.1} ms (layout included for the clicks)",
+        render_ms.as_f64().unwrap_or(f64::NAN)
+    );
+    page.screenshot(&artefact_path("dashboard-fleet-filtered.png"));
+    if std::env::var_os("SHIPSTAMP_UPDATE_SCREENSHOT").is_some() {
+        page.eval("document.getElementById('clear-selection').click()");
+        page.screenshot(&artefact_path("dashboard-fleet.png"));
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dashboard-fleet.png");
+        std::fs::copy(artefact_path("dashboard-fleet.png"), docs).expect("update docs");
+    }
+}
+
+fn artefact_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-artefacts")
+        .join(name)
+}

@@ -15,12 +15,16 @@ use crate::repo::TempRepo;
 pub struct BigFleet {
     /// The repository, the fleet file and its targets live here.
     pub dir: tempfile::TempDir,
+    /// The fleet file.
     pub fleet_file: PathBuf,
+    /// How many instances it lists.
     pub hosts: usize,
+    /// The server answering for every instance but the unreachable ones.
     pub server: SocketAddr,
 }
 
 impl BigFleet {
+    /// Writes the repository, the fleet file and its targets files, and starts the server.
     pub fn new(services: usize, envs: &[&str], hosts: usize) -> BigFleet {
         let dir = tempfile::tempdir().expect("temp dir");
         let repo_dir = dir.path().join("monorepo");

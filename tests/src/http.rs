@@ -11,6 +11,8 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// Body bytes (empty for `HEAD`).
     pub body: Vec<u8>,
+    /// Bytes received: the status line, the headers and the body.
+    pub wire_bytes: usize,
 }
 
 impl HttpResponse {
@@ -33,11 +35,25 @@ impl HttpResponse {
 /// 10-second timeout. Enough for tests: `Content-Length` bodies (or a body up to the close),
 /// no chunking, no TLS.
 pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<HttpResponse> {
+    request_with(addr, method, path, &[])
+}
+
+/// [`request`] with extra request headers.
+pub fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -68,7 +84,7 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Ht
         .and_then(|(_, v)| v.parse::<usize>().ok());
     match length {
         // Some servers (Chromium's DevTools) keep the connection open despite `close`.
-        _ if method == "HEAD" => body.clear(),
+        _ if method == "HEAD" || status == 304 => body.clear(),
         Some(length) => {
             while body.len() < length {
                 match stream.read(&mut chunk)? {
@@ -84,6 +100,7 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Ht
     }
     Ok(HttpResponse {
         status,
+        wire_bytes: split + 4 + body.len(),
         headers,
         body,
     })

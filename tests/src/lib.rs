@@ -26,7 +26,7 @@ pub use big_fleet::BigFleet;
 pub use browser::{Browser, Page};
 pub use fixture::{Build, Fixture};
 pub use git_shim::GitShim;
-pub use http::{HttpResponse, request};
+pub use http::{HttpResponse, request, request_with};
 pub use repo::{TempRepo, git};
 pub use service::{Service, spawn_fresh_binary, workspace_binary};
 pub use stub::{Reply, StubServer};

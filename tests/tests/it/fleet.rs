@@ -588,3 +588,223 @@ fn artefact_path(name: &str) -> std::path::PathBuf {
         .join("../target/test-artefacts")
         .join(name)
 }
+
+#[test]
+fn an_open_page_is_sent_only_what_changed() {
+    use shipstamp_tests::{Service, request_with};
+    use std::io::Read as _;
+    use std::time::{Duration, Instant};
+
+    let r = repos();
+    // One host changes what it serves after a few requests; the other never does.
+    let server = StubServer::start(vec![
+        ("/steady", doc(&r.orders[2])),
+        (
+            "/rolling",
+            Reply::Sequence(vec![
+                doc(&r.orders[1]),
+                doc(&r.orders[1]),
+                doc(&r.orders[1]),
+                doc(&r.orders[1]),
+                doc(&r.orders[2]),
+            ]),
+        ),
+    ]);
+    let mut cmd = Command::new(cli());
+    cmd.args([
+        "dashboard",
+        "--ref",
+        "main",
+        "--interval",
+        "300ms",
+        "--listen",
+        "127.0.0.1:0",
+        "--repo",
+    ])
+    .arg(r.dir.path().join("orders"))
+    .arg(server.url("/steady"))
+    .arg(server.url("/rolling"));
+    let dashboard = Service::spawn(cmd);
+    let get = |headers: &[(&str, &str)]| loop {
+        let res = request_with(dashboard.addr, "GET", "/api/fleet.json", headers).expect("answers");
+        if res.status != 503 {
+            return res;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let first = get(&[("Accept-Encoding", "gzip, deflate")]);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("content-encoding"), Some("gzip"));
+    assert_eq!(first.header("vary"), Some("Accept-Encoding"));
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&first.body[..])
+        .read_to_end(&mut json)
+        .expect("gzip");
+    let doc: Value = serde_json::from_slice(&json).expect("JSON");
+    assert_eq!(doc["schema"], "shipstamp-dashboard/v1");
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    assert!(json.len() > first.body.len(), "compressed");
+
+    // The same content in later rounds: 304, no body, and which round answered.
+    let start = Instant::now();
+    let mut saw_304 = false;
+    let mut saw_change = false;
+    while start.elapsed() < Duration::from_secs(20) && !(saw_304 && saw_change) {
+        let res = get(&[("If-None-Match", &etag)]);
+        match res.status {
+            304 => {
+                assert!(res.body.is_empty());
+                assert!(res.header("x-shipstamp-round").is_some());
+                assert!(res.header("x-shipstamp-generated-at").is_some());
+                assert!(res.wire_bytes < 512, "{} bytes", res.wire_bytes);
+                saw_304 = true;
+            }
+            200 => {
+                // Something changed: the rolling host now runs main.
+                let doc: Value = serde_json::from_slice(&res.body).expect("JSON");
+                assert_ne!(res.header("etag"), Some(etag.as_str()));
+                if doc["summary"]["match"] == 2 {
+                    saw_change = true;
+                }
+            }
+            other => panic!("status {other}"),
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert!(saw_304, "unchanged rounds answer 304");
+    assert!(saw_change, "a change is sent in full");
+    let plain = get(&[]);
+    assert_eq!(
+        plain.header("content-encoding"),
+        None,
+        "no gzip unless asked"
+    );
+    assert!(serde_json::from_slice::<Value>(&plain.body).is_ok());
+}
+
+/// `--fetch` and `fetch = "…"`: the dashboard fetches in the background, so a commit pushed to
+/// the remote becomes the ref by itself; a fetch that fails or hangs is shown and the checks go
+/// on.
+#[test]
+fn the_dashboard_fetches_and_follows_a_push() {
+    use shipstamp_tests::{Service, request};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("remote.git");
+    let git_in = |cwd: &Path, args: &[&str]| {
+        let out = shipstamp_tests::git(cwd).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git_in(dir.path(), &["init", "-q", "--bare", "remote.git"]);
+    git_in(dir.path(), &["clone", "-q", "remote.git", "developer"]);
+    let developer = TempRepo::at(dir.path().join("developer"));
+    let deployed = developer.commit_all("deployed");
+    developer.git(&["push", "-q", "origin", "HEAD:main"]);
+    git_in(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "main",
+            "remote.git",
+            "dashboard-clone",
+        ],
+    );
+    let server = StubServer::start(vec![("/v", doc(&deployed))]);
+    std::fs::write(
+        dir.path().join("fleet.toml"),
+        format!(
+            "[service.orders]\nrepo = \"dashboard-clone\"\nref = \"origin/main\"\nfetch = \"1s\"\n\n\
+             [service.orders.env.production]\ntargets = [\"{} web-1\"]\n",
+            server.url("/v")
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(cli());
+    cmd.args(["dashboard", "--fleet"])
+        .arg(dir.path().join("fleet.toml"))
+        .args(["--listen", "127.0.0.1:0", "--interval", "300ms"]);
+    let dashboard = Service::spawn(cmd);
+    let fleet_doc = || -> Value {
+        loop {
+            let r = request(dashboard.addr, "GET", "/api/fleet.json").unwrap();
+            if r.status == 200 {
+                return serde_json::from_slice(&r.body).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let wait_for = |what: &str, done: &dyn Fn(&Value) -> bool| -> Value {
+        let start = Instant::now();
+        loop {
+            let doc = fleet_doc();
+            if done(&doc) {
+                return doc;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "never {what}: {doc:#}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("matching", &|d| d["targets"][0]["status"] == "match");
+
+    // A fix is merged and pushed; nobody fetches by hand.
+    developer.write("fix.txt", "the fix\n");
+    let fix = developer.commit_all("the fix");
+    developer.git(&["push", "-q", "origin", "HEAD:main"]);
+    let doc = wait_for("behind the pushed fix", &|d| {
+        d["targets"][0]["status"] == "behind"
+    });
+    assert_eq!(doc["cells"][0]["ref"]["commit"], fix.as_str());
+    assert_eq!(doc["targets"][0]["behind"], 1);
+    assert_eq!(doc["fetches"][0]["service"], "orders");
+    assert_eq!(doc["fetches"][0]["ok"], true);
+    assert_eq!(doc["fetches"][0]["every_seconds"], 1.0);
+
+    // The remote goes away: the failure is shown, with git's reason, and rounds go on.
+    TempRepo::at(dir.path().join("dashboard-clone")).git(&[
+        "remote",
+        "set-url",
+        "origin",
+        dir.path().join("gone.git").to_str().unwrap(),
+    ]);
+    let doc = wait_for("a failed fetch", &|d| d["fetches"][0]["ok"] == false);
+    let error = doc["fetches"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("git fetch exited with 128"), "{error}");
+    let round = doc["round"].as_u64().unwrap();
+    wait_for("more rounds", &|d| d["round"].as_u64().unwrap() > round + 2);
+
+    // A remote that accepts the connection and never answers: the fetch is stopped.
+    let hang = StubServer::start(vec![(
+        "/repo.git/info/refs?service=git-upload-pack",
+        Reply::Hang,
+    )]);
+    TempRepo::at(dir.path().join("dashboard-clone")).git(&[
+        "remote",
+        "set-url",
+        "origin",
+        &hang.url("/repo.git"),
+    ]);
+    let doc = wait_for("a hung fetch", &|d| {
+        d["fetches"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("did not finish within 1s"))
+    });
+    let round = doc["round"].as_u64().unwrap();
+    wait_for("rounds despite the hung fetch", &|d| {
+        d["round"].as_u64().unwrap() > round + 2
+    });
+    assert_eq!(
+        fleet_doc()["targets"][0]["status"],
+        "behind",
+        "checks go on"
+    );
+}

@@ -691,7 +691,6 @@ fn the_dashboard_fetches_and_follows_a_push() {
     use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("remote.git");
     let git_in = |cwd: &Path, args: &[&str]| {
         let out = shipstamp_tests::git(cwd).args(args).output().unwrap();
         assert!(

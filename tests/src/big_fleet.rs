@@ -8,9 +8,10 @@ use crate::repo::TempRepo;
 /// repository (a monorepo), each in the environments given, `hosts` instances in all, served
 /// by one axum server on loopback (`/h/{cell}/{n}`), with a fleet file describing it.
 ///
-/// Most instances run their environment's ref. Every 25th runs an older commit (behind), every
-/// 97th a dirty build, every 211th a hotfix (diverged), and every 301st is unreachable (a port
-/// nothing listens on).
+/// Most instances run their environment's ref. In the first cell a rollout stopped a third of
+/// the way (the rest behind); in the fifth, five hosts run a hotfix (diverged); in the eighth,
+/// two run dirty builds; in the twelfth, three are down (a port nothing listens on); one
+/// environment near the end was never deployed (all behind).
 #[derive(Debug)]
 pub struct BigFleet {
     /// The repository, the fleet file and its targets live here.
@@ -53,23 +54,28 @@ impl BigFleet {
         let old = commits[1].clone();
 
         let cells = services * envs.len();
-        // The commit each (cell, n) serves, and whether dirty.
+        // The commit each instance serves, and whether dirty: most cells run their ref; a few
+        // show what goes wrong in a real fleet.
         let plan: Vec<(String, bool)> = (0..hosts)
             .map(|i| {
-                let env = (i % cells) % envs.len();
+                let cell = i % cells;
+                let nth = i / cells;
+                let env = cell % envs.len();
                 let reference = if envs[env] == "staging" {
                     &release
                 } else {
                     &main
                 };
-                if i % 211 == 0 {
-                    (hotfix.clone(), false)
-                } else if i % 97 == 0 {
-                    (reference.clone(), true)
-                } else if i % 25 == 0 {
-                    (old.clone(), false)
-                } else {
-                    (reference.clone(), false)
+                match cell {
+                    // A rollout that stopped a third of the way.
+                    0 => ((if nth % 3 == 0 { reference } else { &old }).clone(), false),
+                    // A hotfix deployed by hand to a few hosts.
+                    4 if nth < 5 => (hotfix.clone(), false),
+                    // Two builds from someone's working tree.
+                    7 if nth < 2 => (reference.clone(), true),
+                    // A whole environment never deployed.
+                    c if c == cells.saturating_sub(5) => (old.clone(), false),
+                    _ => (reference.clone(), false),
                 }
             })
             .collect();
@@ -123,7 +129,12 @@ impl BigFleet {
                 let _ = writeln!(toml, "targets_file = \"{file}\"\n");
                 let mut list = String::new();
                 for i in (0..hosts).filter(|i| i % cells == cell) {
-                    let addr = if i % 301 == 0 { dead } else { server };
+                    // Three hosts of one cell are down.
+                    let addr = if cell == 11 && i / cells < 3 {
+                        dead
+                    } else {
+                        server
+                    };
                     let _ = writeln!(list, "http://{addr}/h/{i} {name}-{env}-{i}");
                 }
                 std::fs::write(dir.path().join(file), list).expect("targets file");

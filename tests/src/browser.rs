@@ -196,10 +196,23 @@ impl Page {
 
     /// A PNG of the whole page, written to `path`.
     pub fn screenshot(&mut self, path: &Path) {
-        let result = self.call(
-            "Page.captureScreenshot",
+        self.capture(
+            path,
             json!({"format": "png", "captureBeyondViewport": true}),
         );
+    }
+
+    /// A PNG of the top `height` pixels of the page (1400 wide), written to `path`.
+    pub fn screenshot_top(&mut self, path: &Path, height: u32) {
+        self.capture(
+            path,
+            json!({"format": "png", "captureBeyondViewport": true,
+                   "clip": {"x": 0, "y": 0, "width": 1400, "height": height, "scale": 1}}),
+        );
+    }
+
+    fn capture(&mut self, path: &Path, params: Value) {
+        let result = self.call("Page.captureScreenshot", params);
         let data = result["data"].as_str().expect("screenshot data");
         let png = data_encoding::BASE64
             .decode(data.as_bytes())

@@ -1,7 +1,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What a [`StubServer`] route answers.
@@ -29,14 +29,21 @@ pub enum Reply {
 pub struct StubServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    heads: Arc<Mutex<Vec<String>>>,
 }
 
 type Routes = Arc<Vec<(String, Reply, AtomicUsize)>>;
 
 impl StubServer {
-    /// Starts serving `routes` (exact paths); other paths get `404`.
+    /// Starts serving `routes` (exact paths) on a free port of 127.0.0.1; other paths get
+    /// `404`.
     pub fn start(routes: Vec<(&str, Reply)>) -> StubServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        StubServer::start_at("127.0.0.1:0".parse().expect("address"), routes)
+    }
+
+    /// [`StubServer::start`] on `addr` (another loopback address, a given port).
+    pub fn start_at(addr: SocketAddr, routes: Vec<(&str, Reply)>) -> StubServer {
+        let listener = TcpListener::bind(addr).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));
         let routes: Routes = Arc::new(
@@ -46,6 +53,8 @@ impl StubServer {
                 .collect(),
         );
         let flag = stop.clone();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if flag.load(Ordering::Relaxed) {
@@ -53,13 +62,24 @@ impl StubServer {
                 }
                 let Ok(conn) = conn else { continue };
                 let routes = routes.clone();
-                std::thread::spawn(move || serve(conn, &routes));
+                let seen = seen.clone();
+                std::thread::spawn(move || serve(conn, &routes, &seen));
             }
         });
-        StubServer { addr, stop }
+        StubServer { addr, stop, heads }
     }
 
-    /// `http://127.0.0.1:PORT{path}`.
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The head (request line and headers) of every request so far.
+    pub fn request_heads(&self) -> Vec<String> {
+        self.heads.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// `http://ADDR:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -72,7 +92,7 @@ impl Drop for StubServer {
     }
 }
 
-fn serve(mut conn: TcpStream, routes: &Routes) {
+fn serve(mut conn: TcpStream, routes: &Routes, seen: &Mutex<Vec<String>>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -89,7 +109,10 @@ fn serve(mut conn: TcpStream, routes: &Routes) {
             _ => return,
         }
     }
-    let head = String::from_utf8_lossy(&head);
+    let head = String::from_utf8_lossy(&head).into_owned();
+    if let Ok(mut seen) = seen.lock() {
+        seen.push(head.clone());
+    }
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let reply = match routes.iter().find(|(p, ..)| *p == path) {
         Some((_, Reply::Sequence(replies), n)) => {

@@ -1,6 +1,8 @@
 //! Holding live targets against a git ref.
 
 use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -71,6 +73,9 @@ pub struct Target {
     /// A JSON pointer to the commit, for a document in none of the known shapes
     /// ([`parse_served_at`](crate::parse_served_at)).
     pub field: Option<String>,
+    /// Resolve the URL's host every round and check each of its addresses (A and AAAA) as its
+    /// own instance, named `host@address`, keeping the `Host` header and the TLS server name.
+    pub each_address: bool,
 }
 
 impl Target {
@@ -80,6 +85,7 @@ impl Target {
             url: url.into(),
             name: None,
             field: None,
+            each_address: false,
         }
     }
 
@@ -97,6 +103,51 @@ impl Target {
         self.field = Some(pointer.into());
         self
     }
+
+    /// Sets [`Target::each_address`]: every address the host resolves to is an instance.
+    pub fn each_address(mut self, each: bool) -> Target {
+        self.each_address = each;
+        self
+    }
+}
+
+/// What one instance said about its build, however it was learned: a version endpoint, or a
+/// system that knows (Prometheus' series). [`Checker::judge`] holds observations against a ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Observation {
+    /// Where the instance is: its URL, or what the source calls it (`10.0.0.1:8080`).
+    pub url: String,
+    /// A name to show.
+    pub name: Option<String>,
+    /// What it serves, or why nothing can be said: `unreachable` or `invalid-response`, and
+    /// the reason.
+    pub outcome: Result<Served, (Status, String)>,
+}
+
+impl Observation {
+    /// An instance that served `served`.
+    pub fn served(url: impl Into<String>, name: Option<String>, served: Served) -> Observation {
+        Observation {
+            url: url.into(),
+            name,
+            outcome: Ok(served),
+        }
+    }
+
+    /// An instance about which nothing can be said but `status` and `reason`.
+    pub fn failed(
+        url: impl Into<String>,
+        name: Option<String>,
+        status: Status,
+        reason: impl Into<String>,
+    ) -> Observation {
+        Observation {
+            url: url.into(),
+            name,
+            outcome: Err((status, reason.into())),
+        }
+    }
 }
 
 /// How to check.
@@ -109,6 +160,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Targets checked at once.
     pub concurrency: usize,
+    /// How the hosts of [`Target::each_address`] targets are resolved: the system's resolver
+    /// unless set.
+    pub resolver: Option<Resolver>,
 }
 
 impl Default for Options {
@@ -117,7 +171,42 @@ impl Default for Options {
             allow_dirty: false,
             timeout: Duration::from_secs(10),
             concurrency: 32,
+            resolver: None,
         }
+    }
+}
+
+/// Resolves a host and port to the addresses of its instances, in place of the system's
+/// resolver: for a fixed list (`curl --resolve`), a service registry, or a test.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// let resolver = shipstamp_check::Resolver::new(|host: &str, port: u16| {
+///     Ok(vec![SocketAddr::from(([127, 0, 0, 1], port)), SocketAddr::from(([127, 0, 0, 2], port))])
+/// });
+/// let options = shipstamp_check::Options::default().resolver(resolver);
+/// ```
+#[derive(Clone)]
+pub struct Resolver(Arc<ResolveFn>);
+
+type ResolveFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
+
+impl Resolver {
+    /// A resolver that calls `resolve(host, port)`.
+    pub fn new(
+        resolve: impl Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
+    ) -> Resolver {
+        Resolver(Arc::new(resolve))
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        (self.0)(host, port)
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver(..)")
     }
 }
 
@@ -137,6 +226,12 @@ impl Options {
     /// Sets [`Options::concurrency`] (at least 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sets [`Options::resolver`].
+    pub fn resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 }
@@ -185,10 +280,10 @@ pub struct TargetReport {
 }
 
 impl TargetReport {
-    fn new(target: &Target, status: Status) -> TargetReport {
+    fn new(url: &str, name: Option<&str>, status: Status) -> TargetReport {
         TargetReport {
-            url: target.url.clone(),
-            name: target.name.clone(),
+            url: url.to_owned(),
+            name: name.map(str::to_owned),
             status,
             reason: None,
             commit: None,
@@ -208,10 +303,10 @@ impl TargetReport {
         }
     }
 
-    fn failed(target: &Target, status: Status, reason: String) -> TargetReport {
+    fn failed(url: &str, name: Option<&str>, status: Status, reason: String) -> TargetReport {
         TargetReport {
             reason: Some(reason),
-            ..TargetReport::new(target, status)
+            ..TargetReport::new(url, name, status)
         }
     }
 }
@@ -288,8 +383,79 @@ struct Volatile {
     shallow_relations: HashMap<(String, String), Relation>,
 }
 
-/// Why a target gave no version document: its status and the reason.
-type Failure = (Status, String);
+/// One instance to fetch: a target, or one address of a target expanded through DNS.
+struct Instance<'a> {
+    target: &'a Target,
+    name: Option<String>,
+    at: At,
+}
+
+/// Where an instance is reached.
+enum At {
+    /// Wherever the URL's host resolves to.
+    Host,
+    /// This address, with the URL's host kept for `Host` and the TLS server name.
+    Address(SocketAddr),
+    /// The host did not resolve, and why.
+    Unresolved(String),
+}
+
+/// The instances of a target: itself, or, with [`Target::each_address`], one per address its
+/// host resolves to now, named `host@address`.
+fn expand<'a>(target: &'a Target, resolver: Option<&Resolver>) -> Vec<Instance<'a>> {
+    if !target.each_address {
+        return vec![Instance {
+            target,
+            name: target.name.clone(),
+            at: At::Host,
+        }];
+    }
+    let failed = |why: String| {
+        vec![Instance {
+            target,
+            name: target.name.clone(),
+            at: At::Unresolved(why),
+        }]
+    };
+    let Some((host, port)) = host_and_port(&target.url) else {
+        return failed("no host to resolve in this URL".into());
+    };
+    let resolved = match resolver {
+        Some(resolver) => resolver.resolve(&host, port),
+        None => (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|addresses| addresses.collect()),
+    };
+    let mut addresses: Vec<SocketAddr> = match resolved {
+        Ok(addresses) => addresses,
+        Err(e) => return failed(format!("{host} does not resolve: {e}")),
+    };
+    addresses.sort();
+    addresses.dedup();
+    if addresses.is_empty() {
+        return failed(format!("{host} resolves to no address"));
+    }
+    let base = target.name.clone().unwrap_or_else(|| host.clone());
+    addresses
+        .into_iter()
+        .map(|address| Instance {
+            target,
+            name: Some(format!("{base}@{}", address.ip())),
+            at: At::Address(address),
+        })
+        .collect()
+}
+
+/// The host (without brackets) and port of an `http(s)://` URL.
+fn host_and_port(url: &str) -> Option<(String, u16)> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    Some((host.to_owned(), port))
+}
 
 /// What git says about one served id, for one round.
 enum Answer {
@@ -348,57 +514,78 @@ impl Checker {
     /// Checks several groups of targets, each against its own ref (the environments of one
     /// service, each following its branch), with one pool of [`Options::concurrency`] requests
     /// for all of them. One list of reports per group, in the order of the groups and their
-    /// targets.
+    /// targets; a target with [`Target::each_address`] gives one report per address.
     pub fn check_groups(
         &mut self,
         groups: &[(&[Target], &Commit)],
     ) -> Result<Vec<Vec<TargetReport>>, RepoError> {
-        let all: Vec<&Target> = groups.iter().flat_map(|(t, _)| t.iter()).collect();
-        let mut served = self.fetch_all(&all).into_iter();
-        let mut reports = Vec::with_capacity(groups.len());
-        for (targets, reference) in groups {
-            let served: Vec<Result<Served, Failure>> =
-                served.by_ref().take(targets.len()).collect();
-            let mut ids: Vec<&str> = served
-                .iter()
-                .filter_map(|s| s.as_ref().ok().map(|s| s.commit.as_str()))
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let answers = self.answers(&ids, &reference.id)?;
-            reports.push(
+        let expanded: Vec<Vec<Instance<'_>>> = groups
+            .iter()
+            .map(|(targets, _)| {
                 targets
                     .iter()
-                    .zip(&served)
-                    .map(|(target, served)| match served {
-                        Ok(served) => judge(
-                            target,
-                            served,
-                            &answers[served.commit.as_str()],
-                            reference,
-                            &self.options,
-                        ),
-                        Err((status, why)) => TargetReport::failed(target, *status, why.clone()),
-                    })
-                    .collect(),
-            );
+                    .flat_map(|t| expand(t, self.options.resolver.as_ref()))
+                    .collect()
+            })
+            .collect();
+        let all: Vec<&Instance<'_>> = expanded.iter().flatten().collect();
+        let mut observed = self.fetch_all(&all).into_iter();
+        let mut reports = Vec::with_capacity(groups.len());
+        for ((_, reference), instances) in groups.iter().zip(&expanded) {
+            let observations: Vec<Observation> = observed.by_ref().take(instances.len()).collect();
+            reports.push(self.judge(&observations, reference)?);
         }
         Ok(reports)
     }
 
-    /// Fetches and parses every target, `concurrency` at a time, in the order of `targets`.
-    fn fetch_all(&self, targets: &[&Target]) -> Vec<Result<Served, Failure>> {
+    /// Holds what instances were observed to run against `reference`, exactly as
+    /// [`Checker::check`] holds what targets serve: for sources that know without asking each
+    /// instance (Prometheus, a deploy system). One report per observation, in order.
+    pub fn judge(
+        &mut self,
+        observations: &[Observation],
+        reference: &Commit,
+    ) -> Result<Vec<TargetReport>, RepoError> {
+        let mut ids: Vec<&str> = observations
+            .iter()
+            .filter_map(|o| o.outcome.as_ref().ok().map(|s| s.commit.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let answers = self.answers(&ids, &reference.id)?;
+        Ok(observations
+            .iter()
+            .map(|o| match &o.outcome {
+                Ok(served) => judge(
+                    &o.url,
+                    o.name.as_deref(),
+                    served,
+                    &answers[served.commit.as_str()],
+                    reference,
+                    &self.options,
+                ),
+                Err((status, why)) => {
+                    TargetReport::failed(&o.url, o.name.as_deref(), *status, why.clone())
+                }
+            })
+            .collect())
+    }
+
+    /// Fetches and parses every instance, `concurrency` at a time, in order.
+    fn fetch_all(&self, instances: &[&Instance<'_>]) -> Vec<Observation> {
         let next = AtomicUsize::new(0);
-        let workers = self.options.concurrency.clamp(1, targets.len().max(1));
-        let mut done: Vec<(usize, Result<Served, Failure>)> = std::thread::scope(|scope| {
+        let workers = self.options.concurrency.clamp(1, instances.len().max(1));
+        let mut done: Vec<(usize, Observation)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
                     scope.spawn(|| {
                         let mut mine = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(target) = targets.get(i) else { break };
-                            mine.push((i, self.fetch_one(target)));
+                            let Some(instance) = instances.get(i) else {
+                                break;
+                            };
+                            mine.push((i, self.fetch_one(instance)));
                         }
                         mine
                     })
@@ -414,16 +601,35 @@ impl Checker {
         done.into_iter().map(|(_, r)| r).collect()
     }
 
-    fn fetch_one(&self, target: &Target) -> Result<Served, Failure> {
-        let body = self.fetcher.get(&target.url).map_err(|e| match e {
-            FetchError::Unreachable(why) => (Status::Unreachable, why),
-            FetchError::Invalid(why) => (Status::InvalidResponse, why),
-        })?;
-        match &target.field {
-            Some(pointer) => parse_served_at(&body, pointer),
-            None => parse_served(&body),
+    fn fetch_one(&self, instance: &Instance<'_>) -> Observation {
+        let target = instance.target;
+        let outcome = match &instance.at {
+            At::Unresolved(why) => Err((Status::Unreachable, why.clone())),
+            at => {
+                let address = match at {
+                    At::Address(a) => Some(*a),
+                    _ => None,
+                };
+                self.fetcher
+                    .get(&target.url, address)
+                    .map_err(|e| match e {
+                        FetchError::Unreachable(why) => (Status::Unreachable, why),
+                        FetchError::Invalid(why) => (Status::InvalidResponse, why),
+                    })
+                    .and_then(|body| {
+                        match &target.field {
+                            Some(pointer) => parse_served_at(&body, pointer),
+                            None => parse_served(&body),
+                        }
+                        .map_err(|e| (Status::InvalidResponse, e.to_string()))
+                    })
+            }
+        };
+        Observation {
+            url: target.url.clone(),
+            name: instance.name.clone(),
+            outcome,
         }
-        .map_err(|e| (Status::InvalidResponse, e.to_string()))
     }
 
     /// What git says about each served id against `reference`, asking git only what it has
@@ -539,13 +745,14 @@ impl Checker {
 
 /// The report for one target that served a document, from git's answer about its commit.
 fn judge(
-    target: &Target,
+    url: &str,
+    name: Option<&str>,
     served: &Served,
     answer: &Answer,
     reference: &Commit,
     options: &Options,
 ) -> TargetReport {
-    let mut report = TargetReport::new(target, Status::Match);
+    let mut report = TargetReport::new(url, name, Status::Match);
     report.shape = Some(served.shape);
     report.dirty = served.dirty;
     report.built_at = served.built_at;

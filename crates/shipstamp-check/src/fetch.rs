@@ -1,8 +1,13 @@
 //! Fetching a version endpoint, with a time limit for the whole exchange and a size limit for
 //! the body, before and after decompression.
 
+use std::cell::RefCell;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// Bodies larger than this are refused, as sent and once decompressed: a version document is a
 /// few hundred bytes.
@@ -20,23 +25,88 @@ pub(crate) enum FetchError {
 #[derive(Debug)]
 pub(crate) struct Fetcher {
     agent: ureq::Agent,
+    /// For instances reached at a given address: connections are not kept, since the next
+    /// request to the same host may be for another address.
+    pinned: ureq::Agent,
+}
+
+thread_local! {
+    /// The host whose address this thread's request must connect to, and that address.
+    static PINNED: RefCell<Option<(String, SocketAddr)>> = const { RefCell::new(None) };
+}
+
+/// Resolves as the system does, unless this thread pinned an address for its request.
+#[derive(Debug)]
+struct PinnedResolver(DefaultResolver);
+
+impl Resolver for PinnedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        // Only the pinned host: a redirect to another host resolves as usual.
+        let pinned = PINNED.with(|p| {
+            p.borrow()
+                .as_ref()
+                .filter(|(host, _)| Some(host.as_str()) == uri.host())
+                .map(|(_, address)| *address)
+        });
+        match pinned {
+            Some(address) => {
+                let mut addresses = self.empty();
+                addresses.push(address);
+                Ok(addresses)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
 }
 
 impl Fetcher {
     pub(crate) fn new(timeout: Duration) -> Fetcher {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .max_redirects(5)
-            .http_status_as_error(false)
-            .user_agent(concat!("shipstamp/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        Fetcher { agent }
+        let config = || {
+            ureq::Agent::config_builder()
+                .timeout_global(Some(timeout))
+                .max_redirects(5)
+                .http_status_as_error(false)
+                .user_agent(concat!("shipstamp/", env!("CARGO_PKG_VERSION")))
+        };
+        Fetcher {
+            agent: config().build().into(),
+            pinned: ureq::Agent::with_parts(
+                config().max_idle_connections(0).build(),
+                DefaultConnector::new(),
+                PinnedResolver(DefaultResolver::default()),
+            ),
+        }
     }
 
-    pub(crate) fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let mut res = self
-            .agent
+    /// The body at `url`, connecting to `address` when given (the `Host` header and the TLS
+    /// server name stay the URL's host).
+    pub(crate) fn get(
+        &self,
+        url: &str,
+        address: Option<SocketAddr>,
+    ) -> Result<Vec<u8>, FetchError> {
+        let host = address.and_then(|_| {
+            url.parse::<ureq::http::Uri>()
+                .ok()?
+                .host()
+                .map(str::to_owned)
+        });
+        let (Some(address), Some(host)) = (address, host) else {
+            return self.get_with(&self.agent, url);
+        };
+        PINNED.with(|p| *p.borrow_mut() = Some((host, address)));
+        let result = self.get_with(&self.pinned, url);
+        PINNED.with(|p| *p.borrow_mut() = None);
+        result
+    }
+
+    fn get_with(&self, agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, FetchError> {
+        let mut res = agent
             .get(url)
             .header("Accept", "application/json, text/plain;q=0.9")
             .header("Accept-Encoding", "gzip, deflate")
@@ -176,7 +246,7 @@ mod tests {
     fn bad_urls_are_invalid_not_panics() {
         let fetcher = Fetcher::new(std::time::Duration::from_secs(1));
         for url in ["http://", "http://exa mple/", "http://[::1/", "not a url"] {
-            assert!(fetcher.get(url).is_err(), "{url}");
+            assert!(fetcher.get(url, None).is_err(), "{url}");
         }
     }
 

@@ -62,7 +62,9 @@ mod repo;
 mod section;
 mod served;
 
-pub use check::{Checker, Options, Status, Target, TargetReport, check, exit_code};
+pub use check::{
+    Checker, Observation, Options, Resolver, Status, Target, TargetReport, check, exit_code,
+};
 pub use fetch::MAX_BODY;
 pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,

@@ -1,9 +1,10 @@
 //! The flags `check` and `dashboard` share, declared once, and the parsers of their values.
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shipstamp_check::{Options, Repo};
+use shipstamp_check::{Options, Repo, Resolver};
 
 use crate::fleet::{Defaults, Env, Fleet, Service};
 use crate::targets::read_targets;
@@ -20,6 +21,11 @@ pub(crate) struct CheckFlags {
     /// Version endpoints to check (http:// or https:// URLs), besides those in --targets.
     #[arg(value_name = "URL")]
     pub(crate) urls: Vec<String>,
+    /// Resolve this URL's host every round and check each of its addresses (A and AAAA) as its
+    /// own instance, named host@address (a headless Service, Consul, docker compose --scale).
+    /// Repeatable.
+    #[arg(long = "each-address", value_name = "URL")]
+    pub(crate) each_address: Vec<String>,
     /// Also read targets from FILE ("-": standard input): one URL per line, optionally followed
     /// by a name and, last, field=/json/pointer; blank lines and lines starting with # are
     /// skipped.
@@ -34,7 +40,7 @@ pub(crate) struct CheckFlags {
     pub(crate) repo: Option<PathBuf>,
     /// Many services × environments, from a fleet file (TOML, docs/fleet-file.md) instead of
     /// --ref, --repo, URLs and --targets.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address"])]
     pub(crate) fleet: Option<PathBuf>,
     /// With --fleet: only this service (repeatable).
     #[arg(long = "service", value_name = "NAME")]
@@ -51,6 +57,10 @@ pub(crate) struct CheckFlags {
     /// Time limit for each target's request, body included [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub(crate) timeout: Option<Duration>,
+    /// Resolve HOST on PORT to these addresses instead of asking DNS, as curl's --resolve:
+    /// HOST:PORT:ADDR[,ADDR...], an IPv6 address in brackets. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDRS", value_parser = parse_resolve)]
+    pub(crate) resolve: Vec<Resolve>,
     /// For documents in none of the known shapes: the JSON pointer to the commit, e.g.
     /// /data/revision or /build/sha. A line of a targets file can give its own (field=/…).
     #[arg(long, value_name = "POINTER")]
@@ -90,8 +100,13 @@ impl CheckFlags {
                 ));
             }
             None => {
-                let read = read_targets(&self.urls, self.targets.as_deref(), self.field.as_deref())
-                    .map_err(|why| (EXIT_USAGE, why))?;
+                let read = read_targets(
+                    &self.urls,
+                    &self.each_address,
+                    self.targets.as_deref(),
+                    self.field.as_deref(),
+                )
+                .map_err(|why| (EXIT_USAGE, why))?;
                 let reference = self.reference.clone().unwrap_or_default();
                 let repo = Repo::open(self.repo.as_deref().unwrap_or(Path::new(".")))
                     .map_err(|e| (EXIT_UNDECIDED, format!("{:#}", repo_error(e))))?;
@@ -115,7 +130,7 @@ impl CheckFlags {
             eprintln!("shipstamp {command}: warning: {warning}");
         }
         let defaults = &fleet.defaults;
-        let options = Options::default()
+        let mut options = Options::default()
             .allow_dirty(self.allow_dirty || defaults.allow_dirty == Some(true))
             .timeout(self.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT))
             .concurrency(
@@ -124,8 +139,58 @@ impl CheckFlags {
                     .unwrap_or(DEFAULT_CONCURRENCY)
                     .into(),
             );
+        if !self.resolve.is_empty() {
+            let fixed = self.resolve.clone();
+            options = options.resolver(Resolver::new(move |host, port| {
+                match fixed.iter().find(|r| r.host == host && r.port == port) {
+                    Some(r) => Ok(r.addresses.clone()),
+                    None => (host, port).to_socket_addrs().map(Iterator::collect),
+                }
+            }));
+        }
         Ok(Plan { fleet, options })
     }
+}
+
+/// One `--resolve HOST:PORT:ADDR[,ADDR...]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolve {
+    host: String,
+    port: u16,
+    addresses: Vec<SocketAddr>,
+}
+
+fn parse_resolve(s: &str) -> Result<Resolve, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not HOST:PORT:ADDR[,ADDR...] (e.g. orders.internal:443:10.0.0.1,10.0.0.2)"
+        )
+    };
+    let mut parts = s.splitn(3, ':');
+    let (Some(host), Some(port), Some(addresses)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addresses = addresses
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, port))
+                .map_err(|_| bad())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok(Resolve {
+        host: host.to_owned(),
+        port,
+        addresses,
+    })
 }
 
 /// `500ms`, `30s`, `5m`, `1h`, or a number of seconds; at most a week.

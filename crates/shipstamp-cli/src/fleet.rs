@@ -223,6 +223,25 @@ impl Fleet {
                         });
                     }
                 }
+                if let Some(list) = &raw_env.dns {
+                    let list_at = file.line(&list.span());
+                    for (i, entry) in list.get_ref().iter().enumerate() {
+                        let target = parse_line(entry)
+                            .map_err(|why| {
+                                file.error(list_at.clone(), &format!("{env_key}.dns[{i}]: {why}"))
+                            })?
+                            .ok_or_else(|| {
+                                file.error(
+                                    list_at.clone(),
+                                    &format!("{env_key}.dns[{i}]: an empty entry"),
+                                )
+                            })?;
+                        lines.push(Line {
+                            target: target.each_address(true),
+                            at: format!("{}{list_at} {env_key}.dns[{i}]", path.display()),
+                        });
+                    }
+                }
                 if let Some(list_file) = &raw_env.targets_file {
                     let list_path = base.join(list_file.get_ref());
                     let read = read_lines(&list_path).map_err(|why| {
@@ -236,7 +255,7 @@ impl Fleet {
                 if lines.is_empty() {
                     return Err(file.error(
                         env_at,
-                        &format!("{env_key}: no targets (give targets or targets_file)"),
+                        &format!("{env_key}: no targets (give targets, targets_file or dns)"),
                     ));
                 }
                 let read = dedupe(lines, field.as_deref());
@@ -352,5 +371,6 @@ struct RawEnv {
     reference: Option<Spanned<String>>,
     targets: Option<Spanned<Vec<String>>>,
     targets_file: Option<Spanned<String>>,
+    dns: Option<Spanned<Vec<String>>>,
     field: Option<Spanned<String>>,
 }

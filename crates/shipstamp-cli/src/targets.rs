@@ -26,10 +26,12 @@ pub(crate) struct Line {
     pub(crate) at: String,
 }
 
-/// `urls`, then the targets in `file` ("-": standard input), each read at `field` unless its
-/// line says otherwise. The error is a one-line reason, a usage error.
+/// `urls`, the URLs whose every address is an instance (`each_address`), then the targets in
+/// `file` ("-": standard input), each read at `field` unless its line says otherwise. The error
+/// is a one-line reason, a usage error.
 pub(crate) fn read_targets(
     urls: &[String],
+    each_address: &[String],
     file: Option<&Path>,
     field: Option<&str>,
 ) -> Result<Targets, String> {
@@ -49,11 +51,23 @@ pub(crate) fn read_targets(
             at: "the command line".into(),
         });
     }
+    for url in each_address {
+        if !is_http_url(url) {
+            return Err(format!(
+                "--each-address {:?} is not an http:// or https:// URL",
+                display_url(url)
+            ));
+        }
+        lines.push(Line {
+            target: Target::new(url).each_address(true),
+            at: "--each-address".into(),
+        });
+    }
     if let Some(file) = file {
         lines.extend(read_lines(file)?);
     }
     if lines.is_empty() {
-        return Err("no targets: give URLs, or --targets FILE".into());
+        return Err("no targets: give URLs, --each-address URL, or --targets FILE".into());
     }
     Ok(dedupe(lines, field))
 }
@@ -93,10 +107,9 @@ pub(crate) fn dedupe(lines: Vec<Line>, field: Option<&str>) -> Targets {
                 target = target.field(pointer);
             }
         }
-        match targets
-            .iter()
-            .position(|t| t.url == target.url && t.field == target.field)
-        {
+        match targets.iter().position(|t| {
+            t.url == target.url && t.field == target.field && t.each_address == target.each_address
+        }) {
             // One warning per target, however many times it repeats.
             Some(i) if !warned.contains(&i) => {
                 warned.push(i);
@@ -196,19 +209,20 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let read = read_targets(&urls, None, None).unwrap();
+        let read = read_targets(&urls, &[], None, None).unwrap();
         assert_eq!(read.targets.len(), 2);
         assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
         assert!(read.warnings[0].contains("http://a/v is listed more than once"));
         // The same URL read at two pointers is two targets.
-        let read = read_targets(&urls[..1], None, Some("/x")).unwrap();
+        let read = read_targets(&urls[..1], &[], None, Some("/x")).unwrap();
         assert_eq!(read.targets[0].field.as_deref(), Some("/x"));
-        assert!(read_targets(&urls, None, Some("x")).is_err());
+        assert!(read_targets(&urls, &[], None, Some("x")).is_err());
     }
 
     #[test]
     fn secrets_in_bad_urls_are_not_echoed() {
-        let err = read_targets(&["ftp://user:pw@host/v?token=t0k".into()], None, None).unwrap_err();
+        let err =
+            read_targets(&["ftp://user:pw@host/v?token=t0k".into()], &[], None, None).unwrap_err();
         assert!(!err.contains("pw") && !err.contains("t0k"), "{err}");
     }
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod dashboard;
+mod dns;
 mod documents;
 mod embedded;
 mod endpoints;

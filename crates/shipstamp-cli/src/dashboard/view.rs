@@ -102,11 +102,14 @@ pub(crate) struct FetchView {
     pub(crate) every_seconds: f64,
 }
 
+/// An instance across rounds: service, environment, URL, name.
+type InstanceKey = (Option<String>, Option<String>, String, Option<String>);
+
 /// What the dashboard remembers between rounds: when each target last answered.
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    /// By (service, environment, URL).
-    seen: HashMap<(Option<String>, Option<String>, String), Seen>,
+    /// By (service, environment, URL, name): one URL is many instances through DNS.
+    seen: HashMap<InstanceKey, Seen>,
     /// Rounds so far, this one included.
     round: u64,
 }
@@ -128,7 +131,12 @@ impl Fleet {
         let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(all.len());
         for cell in cells {
             for report in &cell.reports {
-                let key = (cell.service.clone(), cell.env.clone(), report.url.clone());
+                let key = (
+                    cell.service.clone(),
+                    cell.env.clone(),
+                    report.url.clone(),
+                    report.name.clone(),
+                );
                 let answered =
                     !matches!(report.status, Status::Unreachable | Status::InvalidResponse);
                 let last_seen = if answered {

@@ -114,7 +114,13 @@ fn serve(mut conn: TcpStream, routes: &Routes, seen: &Mutex<Vec<String>>) {
         seen.push(head.clone());
     }
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let reply = match routes.iter().find(|(p, ..)| *p == path) {
+    // A route without a query string answers whatever the query.
+    let bare = path.split('?').next().unwrap_or("");
+    let route = routes
+        .iter()
+        .find(|(p, ..)| *p == path)
+        .or_else(|| routes.iter().find(|(p, ..)| !p.contains('?') && p == bare));
+    let reply = match route {
         Some((_, Reply::Sequence(replies), n)) => {
             let i = n.fetch_add(1, Ordering::Relaxed).min(replies.len() - 1);
             replies[i].clone()

@@ -58,6 +58,7 @@
 mod check;
 mod fetch;
 mod inspect;
+mod prometheus;
 mod repo;
 mod section;
 mod served;
@@ -69,5 +70,6 @@ pub use fetch::MAX_BODY;
 pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
 };
+pub use prometheus::{Prometheus, PrometheusError, PrometheusErrorKind};
 pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
 pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served, parse_served_at};

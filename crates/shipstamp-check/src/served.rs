@@ -26,6 +26,8 @@ pub enum ServedShape {
     VersionRevision,
     /// Any JSON document, read at a JSON pointer given for the target (`--field`).
     JsonPointer,
+    /// Not a document: the labels of the instance's `build_info` series in Prometheus.
+    PrometheusSeries,
     /// A body that is just a commit id (`git describe --always --dirty` style allowed).
     PlainText,
 }
@@ -33,7 +35,7 @@ pub enum ServedShape {
 impl ServedShape {
     /// The shape as written in output: `shipstamp`, `kubernetes`, `dockerflow`,
     /// `spring-actuator`, `prometheus-buildinfo`, `version-revision`, `json-pointer`,
-    /// `plain-text`.
+    /// `plain-text`, `prometheus` (a series' labels).
     pub fn as_str(self) -> &'static str {
         match self {
             ServedShape::Shipstamp => "shipstamp",
@@ -43,6 +45,7 @@ impl ServedShape {
             ServedShape::PrometheusBuildInfo => "prometheus-buildinfo",
             ServedShape::VersionRevision => "version-revision",
             ServedShape::JsonPointer => "json-pointer",
+            ServedShape::PrometheusSeries => "prometheus",
             ServedShape::PlainText => "plain-text",
         }
     }
@@ -71,7 +74,7 @@ pub struct Served {
 }
 
 impl Served {
-    fn commit_only(shape: ServedShape, commit: String) -> Served {
+    pub(crate) fn commit_only(shape: ServedShape, commit: String) -> Served {
         Served {
             shape,
             commit,
@@ -356,7 +359,7 @@ fn string_commit(v: &Value, field: &str) -> Result<(String, Option<bool>), Parse
 
 /// A commit id, or `git describe --always --dirty` output (`3f9c2e1`, `3f9c2e1-dirty`,
 /// `v1.4.2-3-g3f9c2e1-dirty`): the id, and `Some(true)` when marked dirty.
-fn described_commit(s: &str) -> Option<(String, Option<bool>)> {
+pub(crate) fn described_commit(s: &str) -> Option<(String, Option<bool>)> {
     let s = s.trim();
     let (described, dirty) = match s.strip_suffix("-dirty") {
         Some(rest) => (rest, Some(true)),

@@ -4,7 +4,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shipstamp_check::{Options, Repo, Resolver};
+use shipstamp_check::{Options, Prometheus, Repo, Resolver};
 
 use crate::fleet::{Defaults, Env, Fleet, Service};
 use crate::targets::read_targets;
@@ -40,7 +40,7 @@ pub(crate) struct CheckFlags {
     pub(crate) repo: Option<PathBuf>,
     /// Many services × environments, from a fleet file (TOML, docs/fleet-file.md) instead of
     /// --ref, --repo, URLs and --targets.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address", "prometheus"])]
     pub(crate) fleet: Option<PathBuf>,
     /// With --fleet: only this service (repeatable).
     #[arg(long = "service", value_name = "NAME")]
@@ -57,6 +57,14 @@ pub(crate) struct CheckFlags {
     /// Time limit for each target's request, body included [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub(crate) timeout: Option<Duration>,
+    /// Also every instance Prometheus knows: its URL (credentials come from the environment,
+    /// SHIPSTAMP_PROMETHEUS_TOKEN or SHIPSTAMP_PROMETHEUS_USER and _PASSWORD, never from here).
+    #[arg(long, value_name = "URL", requires = "selector")]
+    pub(crate) prometheus: Option<String>,
+    /// With --prometheus: the series selector of the instances' build info, e.g.
+    /// orders_build_info{env="prod"}.
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub(crate) selector: Option<String>,
     /// Resolve HOST on PORT to these addresses instead of asking DNS, as curl's --resolve:
     /// HOST:PORT:ADDR[,ADDR...], an IPv6 address in brackets. Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDRS", value_parser = parse_resolve)]
@@ -100,13 +108,29 @@ impl CheckFlags {
                 ));
             }
             None => {
-                let read = read_targets(
-                    &self.urls,
-                    &self.each_address,
-                    self.targets.as_deref(),
-                    self.field.as_deref(),
-                )
-                .map_err(|why| (EXIT_USAGE, why))?;
+                let prometheus = match (&self.prometheus, &self.selector) {
+                    (Some(url), Some(selector)) => Some(
+                        prometheus_source(url, selector)
+                            .map_err(|why| (EXIT_USAGE, format!("--prometheus: {why}")))?,
+                    ),
+                    _ => None,
+                };
+                let no_targets =
+                    self.urls.is_empty() && self.each_address.is_empty() && self.targets.is_none();
+                let read = if prometheus.is_some() && no_targets {
+                    crate::targets::Targets {
+                        targets: Vec::new(),
+                        warnings: Vec::new(),
+                    }
+                } else {
+                    read_targets(
+                        &self.urls,
+                        &self.each_address,
+                        self.targets.as_deref(),
+                        self.field.as_deref(),
+                    )
+                    .map_err(|why| (EXIT_USAGE, why))?
+                };
                 let reference = self.reference.clone().unwrap_or_default();
                 let repo = Repo::open(self.repo.as_deref().unwrap_or(Path::new(".")))
                     .map_err(|e| (EXIT_UNDECIDED, format!("{:#}", repo_error(e))))?;
@@ -119,6 +143,7 @@ impl CheckFlags {
                             name: None,
                             reference,
                             targets: read.targets,
+                            prometheus,
                         }],
                     }],
                     defaults: Defaults::default(),
@@ -150,6 +175,22 @@ impl CheckFlags {
         }
         Ok(Plan { fleet, options })
     }
+}
+
+/// A Prometheus source, with the credentials the environment holds for it (never the
+/// command line's or the fleet file's: those end up in shell histories and repositories).
+pub(crate) fn prometheus_source(url: &str, selector: &str) -> Result<Prometheus, String> {
+    let mut source = Prometheus::new(url, selector).map_err(|e| e.to_string())?;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(token) = var("SHIPSTAMP_PROMETHEUS_TOKEN") {
+        source = source.bearer_token(token);
+    } else if let Some(user) = var("SHIPSTAMP_PROMETHEUS_USER") {
+        source = source.basic_auth(
+            user,
+            var("SHIPSTAMP_PROMETHEUS_PASSWORD").unwrap_or_default(),
+        );
+    }
+    Ok(source)
 }
 
 /// One `--resolve HOST:PORT:ADDR[,ADDR...]`.

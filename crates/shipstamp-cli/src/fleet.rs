@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use shipstamp_check::{Repo, Target};
+use shipstamp_check::{Prometheus, Repo, Target};
 use toml::Spanned;
 
 use crate::args::parse_positive_duration;
@@ -41,6 +41,8 @@ pub(crate) struct Env {
     pub(crate) name: Option<String>,
     pub(crate) reference: String,
     pub(crate) targets: Vec<Target>,
+    /// Instances Prometheus knows, from the series of a selector.
+    pub(crate) prometheus: Option<Prometheus>,
 }
 
 /// `[defaults]`: what the command line's flags default to for this fleet.
@@ -252,10 +254,24 @@ impl Fleet {
                     })?;
                     lines.extend(read);
                 }
-                if lines.is_empty() {
+                let prometheus = match &raw_env.prometheus {
+                    Some(p) => Some(
+                        crate::args::prometheus_source(&p.get_ref().url, &p.get_ref().selector)
+                            .map_err(|why| {
+                                file.error(
+                                    file.line(&p.span()),
+                                    &format!("{env_key}.prometheus: {why}"),
+                                )
+                            })?,
+                    ),
+                    None => None,
+                };
+                if lines.is_empty() && prometheus.is_none() {
                     return Err(file.error(
                         env_at,
-                        &format!("{env_key}: no targets (give targets, targets_file or dns)"),
+                        &format!(
+                            "{env_key}: no targets (give targets, targets_file, dns or prometheus)"
+                        ),
                     ));
                 }
                 let read = dedupe(lines, field.as_deref());
@@ -266,6 +282,7 @@ impl Fleet {
                         name: Some(env_name),
                         reference,
                         targets: read.targets,
+                        prometheus,
                     },
                 ));
             }
@@ -372,5 +389,13 @@ struct RawEnv {
     targets: Option<Spanned<Vec<String>>>,
     targets_file: Option<Spanned<String>>,
     dns: Option<Spanned<Vec<String>>>,
+    prometheus: Option<Spanned<RawPrometheus>>,
     field: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrometheus {
+    url: String,
+    selector: String,
 }

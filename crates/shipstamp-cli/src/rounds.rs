@@ -2,7 +2,7 @@
 //! answers kept from round to round), the services side by side, each environment against its
 //! own ref.
 
-use shipstamp_check::{Checker, Commit, Options, Repo, TargetReport};
+use shipstamp_check::{Checker, Commit, Options, PrometheusErrorKind, Repo, TargetReport};
 
 use crate::fleet::{Env, Fleet};
 use crate::present::short;
@@ -161,8 +161,45 @@ impl ServiceRounds {
                     .last
                     .take()
                     .unwrap_or_else(|| vec![Vec::new(); self.envs.len()]);
-                for (i, r) in ready.iter().zip(reports) {
-                    all[*i] = r;
+                for (i, mut r) in ready.iter().copied().zip(reports) {
+                    // What Prometheus knows about this environment's instances.
+                    if let (Some(source), Some(reference)) =
+                        (&self.envs[i].prometheus, &self.refs[i])
+                    {
+                        let judged = source
+                            .observe()
+                            .map_err(|e| match e.kind() {
+                                PrometheusErrorKind::NeedsAuth => format!(
+                                    "{e} (set SHIPSTAMP_PROMETHEUS_TOKEN, or \
+                                     SHIPSTAMP_PROMETHEUS_USER and SHIPSTAMP_PROMETHEUS_PASSWORD)"
+                                ),
+                                _ => e.to_string(),
+                            })
+                            .and_then(|seen| {
+                                self.checker
+                                    .judge(&seen, reference)
+                                    .map_err(|e| e.to_string())
+                            });
+                        match judged {
+                            Ok(more) => r.extend(more),
+                            Err(why) => {
+                                let keep = !all[i].is_empty();
+                                errors.push(format!(
+                                    "{}{why}{}",
+                                    self.prefix(self.envs[i].name.as_deref()),
+                                    if keep {
+                                        "; showing the previous round"
+                                    } else {
+                                        ""
+                                    }
+                                ));
+                                if keep {
+                                    continue;
+                                }
+                            }
+                        }
+                    }
+                    all[i] = r;
                 }
                 self.last = Some(all);
             }

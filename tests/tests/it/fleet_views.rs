@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use shipstamp_tests::{Reply, StubServer, TempRepo, workspace_binary};
+use shipstamp_tests::{
+    PrometheusServer as Prometheus, Reply, StubServer, TempRepo, percent_encode, workspace_binary,
+};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -260,97 +262,6 @@ fn the_workflows_gate_step_passes_on_match_and_fails_on_drift() {
     let bad = gate("not-a-url\n");
     assert_eq!(bad.status.code(), Some(64), "{}", text(&bad));
     assert!(text(&bad).contains("usage error"), "{}", text(&bad));
-}
-
-/// A Prometheus server (Debian's `prometheus`, installed by `.ci/run`) on loopback, killed on
-/// drop.
-struct Prometheus {
-    child: std::process::Child,
-    addr: std::net::SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(config: &str) -> Prometheus {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let exe = std::env::var_os("SHIPSTAMP_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
-        let child = Command::new(&exe)
-            .arg(format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {exe:?} ({e}): this test needs Prometheus (`apt-get install prometheus`, or SHIPSTAMP_PROMETHEUS=path)")
-            });
-        let prometheus = Prometheus {
-            child,
-            addr,
-            _dir: dir,
-        };
-        prometheus.wait_until(|p| {
-            shipstamp_tests::request(p.addr, "GET", "/-/ready").is_ok_and(|r| r.status == 200)
-        });
-        prometheus
-    }
-
-    /// Polls `ready` for at most 60 s (a loaded CI machine); not a speed claim.
-    fn wait_until(&self, ready: impl Fn(&Prometheus) -> bool) {
-        let start = std::time::Instant::now();
-        while !ready(self) {
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(60),
-                "Prometheus never got there"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    }
-
-    /// The `data.result` of an instant query; panics on a PromQL error.
-    fn query(&self, promql: &str) -> Vec<serde_json::Value> {
-        let path = format!("/api/v1/query?query={}", percent_encode(promql));
-        let res = shipstamp_tests::request(self.addr, "GET", &path).unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
-        assert_eq!(body["status"], "success", "{promql}: {body}");
-        body["data"]["result"].as_array().unwrap().clone()
-    }
-
-    /// The single value of a query that yields one sample.
-    fn scalar(&self, promql: &str) -> f64 {
-        let result = self.query(promql);
-        assert_eq!(result.len(), 1, "{promql}: {result:?}");
-        result[0]["value"][1].as_str().unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -14,5 +14,6 @@ mod fleet_views;
 mod freshness;
 mod git_use;
 mod inspect;
+mod prometheus_source;
 mod schema;
 mod util;

@@ -1,0 +1,655 @@
+//! Instances and what they run, from Prometheus: the series of `<package>_build_info` that
+//! every stamped service exports (and Prometheus already scrapes, through its own Kubernetes,
+//! Consul or EC2 discovery). A few queries answer for the whole fleet; the instances themselves
+//! are never contacted.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+use shipstamp::Timestamp;
+
+use crate::check::{Observation, Status};
+use crate::served::{Served, ServedShape, described_commit};
+
+/// Labels the queries keep: who the instance is, and what it runs.
+const LABELS: &str = "instance, job, revision, dirty, version, package";
+
+/// A Prometheus server and a selector of build-info series, e.g.
+/// `orders_build_info{env="prod"}`.
+///
+/// ```no_run
+/// let source = shipstamp_check::Prometheus::new("http://prometheus:9090", r#"orders_build_info{env="prod"}"#)?
+///     .bearer_token(std::env::var("PROMETHEUS_TOKEN").unwrap_or_default());
+/// for instance in source.observe()? {
+///     println!("{} {:?}", instance.url, instance.outcome.map(|s| s.commit));
+/// }
+/// # Ok::<(), shipstamp_check::PrometheusError>(())
+/// ```
+#[derive(Clone)]
+pub struct Prometheus {
+    url: String,
+    selector: String,
+    auth: Option<Auth>,
+    timeout: Duration,
+    lookback: Duration,
+}
+
+#[derive(Clone)]
+enum Auth {
+    Bearer(String),
+    Basic(String, String),
+}
+
+impl fmt::Debug for Prometheus {
+    /// Without the credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prometheus")
+            .field("url", &self.url)
+            .field("selector", &self.selector)
+            .field(
+                "auth",
+                &match self.auth {
+                    None => "none",
+                    Some(Auth::Bearer(_)) => "bearer token",
+                    Some(Auth::Basic(..)) => "basic",
+                },
+            )
+            .field("timeout", &self.timeout)
+            .field("lookback", &self.lookback)
+            .finish()
+    }
+}
+
+/// What kind of failure a [`PrometheusError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrometheusErrorKind {
+    /// The URL is not an `http(s)://` URL, or carries credentials.
+    BadUrl,
+    /// No answer: refused, timed out, no such host.
+    Unreachable,
+    /// It asks for credentials that were not given, or refuses those that were.
+    NeedsAuth,
+    /// The answer is not the Prometheus HTTP API (an HTML page, not JSON).
+    NotPrometheus,
+    /// Prometheus rejected the query (a bad selector), or failed running it.
+    QueryFailed,
+    /// The selector matches no series.
+    NoSeries,
+}
+
+/// Why Prometheus could not say what the fleet runs. The message is one line and never holds
+/// credentials.
+#[derive(Debug)]
+pub struct PrometheusError {
+    kind: PrometheusErrorKind,
+    message: String,
+}
+
+impl PrometheusError {
+    fn new(kind: PrometheusErrorKind, message: impl Into<String>) -> PrometheusError {
+        PrometheusError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> PrometheusErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for PrometheusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PrometheusError {}
+
+/// One series of an instant query's answer.
+struct Series {
+    labels: HashMap<String, String>,
+    value: f64,
+}
+
+impl Prometheus {
+    /// A source: Prometheus' base URL (`http://prometheus:9090`, or behind a path prefix) and
+    /// a selector of build-info series. The URL may not carry credentials: give them with
+    /// [`Prometheus::bearer_token`] or [`Prometheus::basic_auth`].
+    pub fn new(url: &str, selector: &str) -> Result<Prometheus, PrometheusError> {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .filter(|r| !r.is_empty());
+        let Some(rest) = rest else {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::BadUrl,
+                "the Prometheus URL must start with http:// or https://",
+            ));
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::BadUrl,
+                "the Prometheus URL carries credentials: give them through the environment, never in the URL",
+            ));
+        }
+        if selector.trim().is_empty() {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::BadUrl,
+                "an empty selector",
+            ));
+        }
+        Ok(Prometheus {
+            url: url.trim_end_matches('/').to_owned(),
+            selector: selector.trim().to_owned(),
+            auth: None,
+            timeout: Duration::from_secs(30),
+            lookback: Duration::from_secs(3600),
+        })
+    }
+
+    /// Sends `Authorization: Bearer TOKEN` (ignored when empty).
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Prometheus {
+        let token = token.into();
+        if !token.is_empty() {
+            self.auth = Some(Auth::Bearer(token));
+        }
+        self
+    }
+
+    /// Sends HTTP basic authentication.
+    pub fn basic_auth(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Prometheus {
+        self.auth = Some(Auth::Basic(user.into(), password.into()));
+        self
+    }
+
+    /// The time limit for each query (30 s unless set).
+    pub fn timeout(mut self, timeout: Duration) -> Prometheus {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How far back to look for the last build of an instance whose scrape now fails (an hour
+    /// unless set).
+    pub fn lookback(mut self, lookback: Duration) -> Prometheus {
+        self.lookback = lookback;
+        self
+    }
+
+    /// The URL, for messages (it carries no credentials).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The selector.
+    pub fn selector(&self) -> &str {
+        &self.selector
+    }
+
+    /// Every instance the selector's series name, with what it runs: the build its series
+    /// says now, or, when its scrape fails (`up == 0`), `unreachable` with the last build
+    /// Prometheus saw for it.
+    pub fn observe(&self) -> Result<Vec<Observation>, PrometheusError> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .user_agent(concat!("shipstamp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let s = &self.selector;
+        let current = self.query(&agent, &format!("group by ({LABELS}) ({s})"))?;
+        // Instances whose scrape fails: usually none, so their last builds are looked up only
+        // when there are some (and only for them, when the selector allows).
+        let failing: Vec<(String, String)> = self
+            .query(&agent, "up == 0")?
+            .iter()
+            .map(|s| {
+                let (instance, job) = identity(&s.labels);
+                (instance.to_owned(), job.to_owned())
+            })
+            .collect();
+        let down = if failing.is_empty() {
+            Vec::new()
+        } else {
+            let instances: Vec<&str> = failing.iter().map(|(i, _)| i.as_str()).collect();
+            let selector = restrict(s, &instances).unwrap_or_else(|| s.clone());
+            let lookback = format!("{}s", self.lookback.as_secs().max(1));
+            self.query(
+                &agent,
+                &format!("group by ({LABELS}) (last_over_time({selector}[{lookback}]))"),
+            )?
+            .into_iter()
+            .filter(|series| {
+                let (instance, job) = identity(&series.labels);
+                failing.iter().any(|(i, j)| i == instance && j == job)
+            })
+            .collect()
+        };
+        if current.is_empty() && down.is_empty() {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NoSeries,
+                format!(
+                    "the selector {s} matches no series in Prometheus at {} (no instance exports it, or Prometheus does not scrape them)",
+                    self.url
+                ),
+            ));
+        }
+        let starts = self.start_times(&agent)?;
+
+        let mut observations = Vec::with_capacity(current.len() + down.len());
+        let mut up_instances: Vec<(&str, &str)> = Vec::with_capacity(current.len());
+        for series in &current {
+            let (instance, job) = identity(&series.labels);
+            up_instances.push((instance, job));
+            let started_at = starts.get(&(instance.to_owned(), job.to_owned())).copied();
+            observations.push(observe(&series.labels, started_at));
+        }
+        // An instance whose scrape fails: unreachable, with the last build seen for it.
+        let mut down_by_instance: Vec<(&str, &str, Vec<&HashMap<String, String>>)> = Vec::new();
+        for series in &down {
+            let (instance, job) = identity(&series.labels);
+            if up_instances.contains(&(instance, job)) {
+                continue;
+            }
+            match down_by_instance
+                .iter_mut()
+                .find(|(i, j, _)| *i == instance && *j == job)
+            {
+                Some((_, _, builds)) => builds.push(&series.labels),
+                None => down_by_instance.push((instance, job, vec![&series.labels])),
+            }
+        }
+        for (instance, _, builds) in down_by_instance {
+            let last = builds
+                .iter()
+                .map(|labels| describe(labels))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            observations.push(Observation::failed(
+                instance,
+                None,
+                Status::Unreachable,
+                format!("Prometheus' scrape of it fails (up == 0); last seen running {last}"),
+            ));
+        }
+        Ok(observations)
+    }
+
+    /// `<package>_start_time_seconds` by (instance, job), for the selector's instances.
+    fn start_times(
+        &self,
+        agent: &ureq::Agent,
+    ) -> Result<HashMap<(String, String), Timestamp>, PrometheusError> {
+        let s = &self.selector;
+        let names = self.query(agent, &format!("count by (__name__) ({s})"))?;
+        let starts: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.labels.get("__name__")?.strip_suffix("_build_info"))
+            .map(|prefix| format!("{prefix}_start_time_seconds"))
+            .filter(|name| {
+                name.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+            })
+            .collect();
+        if starts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let series = self.query(
+            agent,
+            &format!(
+                "max by (instance, job) ({{__name__=~\"{}\"}} and on(instance, job) group by (instance, job) ({s}))",
+                starts.join("|")
+            ),
+        )?;
+        Ok(series
+            .into_iter()
+            .filter(|s| s.value.is_finite() && s.value > 0.0)
+            .map(|s| {
+                let (instance, job) = identity(&s.labels);
+                (
+                    (instance.to_owned(), job.to_owned()),
+                    Timestamp::from_unix_seconds(s.value as i64),
+                )
+            })
+            .collect())
+    }
+
+    /// One instant query: the series of its vector.
+    fn query(&self, agent: &ureq::Agent, promql: &str) -> Result<Vec<Series>, PrometheusError> {
+        let mut request = agent
+            .get(format!("{}/api/v1/query", self.url))
+            .query("query", promql)
+            .header("Accept", "application/json");
+        match &self.auth {
+            Some(Auth::Bearer(token)) => {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            Some(Auth::Basic(user, password)) => {
+                request = request.header(
+                    "Authorization",
+                    format!("Basic {}", base64(&format!("{user}:{password}"))),
+                );
+            }
+            None => {}
+        }
+        let at = || format!("Prometheus at {}", self.url);
+        let mut response = request.call().map_err(|e| {
+            PrometheusError::new(PrometheusErrorKind::Unreachable, format!("{}: {e}", at()))
+        })?;
+        let status = response.status();
+        if status == 401 || status == 403 {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NeedsAuth,
+                format!(
+                    "{} answers HTTP {status}: it needs credentials{}",
+                    at(),
+                    if self.auth.is_some() {
+                        ", and refuses those given"
+                    } else {
+                        ", and none were given"
+                    }
+                ),
+            ));
+        }
+        let is_json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        if !is_json {
+            let mut start = String::new();
+            let _ = reader.take(512).read_to_string(&mut start);
+            let what = if start.trim_start().starts_with('<') {
+                "an HTML page"
+            } else {
+                "something that is not JSON"
+            };
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NotPrometheus,
+                format!(
+                    "{} answers HTTP {status} with {what}, not the Prometheus HTTP API (is this the right address?)",
+                    at()
+                ),
+            ));
+        }
+        // Streamed: a fleet of 100,000 instances is tens of megabytes of JSON.
+        let answer: Answer =
+            serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
+                PrometheusError::new(
+                    PrometheusErrorKind::NotPrometheus,
+                    format!("{}: not a Prometheus API answer ({e})", at()),
+                )
+            })?;
+        if answer.status != "success" {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::QueryFailed,
+                format!(
+                    "{} refused the query for {}: {}: {}",
+                    at(),
+                    self.selector,
+                    answer.error_type.unwrap_or_default(),
+                    answer.error.unwrap_or_default()
+                ),
+            ));
+        }
+        let data = answer.data.ok_or_else(|| {
+            PrometheusError::new(
+                PrometheusErrorKind::NotPrometheus,
+                format!("{}: an answer without data", at()),
+            )
+        })?;
+        if data.result_type != "vector" {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::QueryFailed,
+                format!(
+                    "{}: the selector {} gives a {}, not series of instances",
+                    at(),
+                    self.selector,
+                    data.result_type
+                ),
+            ));
+        }
+        Ok(data
+            .result
+            .into_iter()
+            .map(|r| Series {
+                value: r
+                    .value
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN),
+                labels: r.metric,
+            })
+            .collect())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Answer {
+    status: String,
+    data: Option<Data>,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<Sample>,
+}
+
+#[derive(serde::Deserialize)]
+struct Sample {
+    metric: HashMap<String, String>,
+    #[serde(default)]
+    value: Vec<Value>,
+}
+
+/// The selector with `instance=~"…"` added, when it is a plain series selector
+/// (`name`, `name{…}` or `{…}`): Prometheus then reads the history of those instances only.
+fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
+    let name_end = selector
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(selector.len());
+    let (name, rest) = selector.split_at(name_end);
+    let matchers = if rest.is_empty() {
+        ""
+    } else {
+        let inner = rest.strip_prefix('{')?.strip_suffix('}')?;
+        // A brace inside a label value would make this guess wrong: leave such selectors alone.
+        if inner.contains(['{', '}']) {
+            return None;
+        }
+        inner.trim()
+    };
+    if name.is_empty() && matchers.is_empty() {
+        return None;
+    }
+    let pattern: Vec<String> = instances
+        .iter()
+        .map(|i| {
+            i.chars()
+                .flat_map(|c| match c {
+                    // Escaped for the regex, then for the PromQL string.
+                    '.' | '+' | '*' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$' => {
+                        vec!['\\', '\\', c]
+                    }
+                    '\\' => vec!['\\', '\\', '\\', '\\'],
+                    '"' => vec!['\\', '"'],
+                    c => vec![c],
+                })
+                .collect()
+        })
+        .collect();
+    let separator = if matchers.is_empty() { "" } else { "," };
+    Some(format!(
+        "{name}{{{matchers}{separator}instance=~\"{}\"}}",
+        pattern.join("|")
+    ))
+}
+
+fn identity(labels: &HashMap<String, String>) -> (&str, &str) {
+    (
+        labels.get("instance").map_or("", String::as_str),
+        labels.get("job").map_or("", String::as_str),
+    )
+}
+
+/// `3f9c2e1 (orders 1.4.2)`: a build as its labels say, for messages.
+fn describe(labels: &HashMap<String, String>) -> String {
+    let revision = labels
+        .get("revision")
+        .map(|r| &r[..r.len().min(7)])
+        .filter(|r| !r.is_empty())
+        .unwrap_or("an unknown commit");
+    match (labels.get("package"), labels.get("version")) {
+        (Some(p), Some(v)) => format!("{revision} ({p} {v})"),
+        _ => revision.to_owned(),
+    }
+}
+
+/// What an instance runs, from its series' labels.
+fn observe(labels: &HashMap<String, String>, started_at: Option<Timestamp>) -> Observation {
+    let (instance, _) = identity(labels);
+    let revision = labels.get("revision").map_or("", String::as_str);
+    let Some((commit, described_dirty)) = described_commit(revision) else {
+        return Observation::failed(
+            instance,
+            None,
+            Status::InvalidResponse,
+            format!("its series' revision label {revision:?} is not a commit id"),
+        );
+    };
+    let dirty = match labels.get("dirty").map(String::as_str) {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => described_dirty,
+    };
+    let nonempty = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
+    let served = Served {
+        dirty,
+        package: nonempty("package"),
+        version: nonempty("version"),
+        started_at,
+        ..Served::commit_only(ServedShape::PrometheusSeries, commit)
+    };
+    Observation::served(instance, None, served)
+}
+
+/// Standard base64 with padding, for basic authentication.
+fn base64(text: &str) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restricting_a_selector_to_instances() {
+        assert_eq!(
+            restrict("orders_build_info", &["10.0.0.1:8080"]).as_deref(),
+            Some(r#"orders_build_info{instance=~"10\\.0\\.0\\.1:8080"}"#)
+        );
+        assert_eq!(
+            restrict(r#"orders_build_info{env="prod"}"#, &["a", "b"]).as_deref(),
+            Some(r#"orders_build_info{env="prod",instance=~"a|b"}"#)
+        );
+        assert_eq!(
+            restrict(r#"{__name__=~".+_build_info"}"#, &["a"]).as_deref(),
+            Some(r#"{__name__=~".+_build_info",instance=~"a"}"#)
+        );
+        assert_eq!(restrict("sum(x)", &["a"]), None);
+        assert_eq!(restrict(r#"x{a="}"}"#, &["a"]), None);
+    }
+
+    #[test]
+    fn basic_auth_encoding() {
+        assert_eq!(
+            base64("Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(base64("a"), "YQ==");
+        assert_eq!(base64("ab"), "YWI=");
+        assert_eq!(base64("abc"), "YWJj");
+    }
+
+    #[test]
+    fn urls_and_secrets() {
+        assert!(Prometheus::new("http://prom:9090", "x_build_info").is_ok());
+        let err = Prometheus::new("http://user:s3cret@prom:9090", "x").unwrap_err();
+        assert_eq!(err.kind(), PrometheusErrorKind::BadUrl);
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(Prometheus::new("prom:9090", "x").is_err());
+        assert!(Prometheus::new("http://prom", " ").is_err());
+        let debug = format!(
+            "{:?}",
+            Prometheus::new("http://prom", "x")
+                .unwrap()
+                .bearer_token("t0ken")
+        );
+        assert!(!debug.contains("t0ken"), "{debug}");
+    }
+
+    #[test]
+    fn labels_to_observations() {
+        let labels = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let o = observe(
+            &labels(&[
+                ("instance", "10.0.0.1:8080"),
+                ("job", "orders"),
+                ("revision", "3F9C2E1AA0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5"),
+                ("dirty", "true"),
+                ("version", "1.4.2"),
+                ("package", "orders-api"),
+            ]),
+            Some(Timestamp::from_unix_seconds(1_795_341_900)),
+        );
+        let served = o.outcome.unwrap();
+        assert_eq!(served.commit, "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+        assert_eq!(
+            (served.dirty, served.version.as_deref(), served.shape),
+            (Some(true), Some("1.4.2"), ServedShape::PrometheusSeries)
+        );
+        assert_eq!(o.url, "10.0.0.1:8080");
+        let o = observe(&labels(&[("instance", "x"), ("revision", "")]), None);
+        assert_eq!(o.outcome.unwrap_err().0, Status::InvalidResponse);
+    }
+}

@@ -1,0 +1,286 @@
+//! Prometheus as the source of instances: a real Prometheus scraping the example service built
+//! at two commits of a real repository, one instance stopped to get `up == 0`; and every way a
+//! Prometheus (or what is at its address) can fail.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use shipstamp_tests::{Fixture, PrometheusServer, Reply, Service, StubServer, TempRepo};
+
+use crate::util::{cli, code, text};
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(cli())
+        .args(args)
+        .env_remove("SHIPSTAMP_PROMETHEUS_TOKEN")
+        .env_remove("SHIPSTAMP_PROMETHEUS_USER")
+        .env_remove("SHIPSTAMP_PROMETHEUS_PASSWORD")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("runs")
+}
+
+#[test]
+#[ignore = "needs prometheus (apt-get install prometheus; .ci/run runs it)"]
+fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
+    let repo = TempRepo::new();
+    let fixture = Fixture::write_axum_service(repo.path(), "prom-orders");
+    let bins = tempfile::tempdir().unwrap();
+    let build = |label: &str| -> PathBuf {
+        let b = fixture.build(&[]);
+        assert!(b.success, "{}", b.stderr);
+        let to = bins.path().join(format!("orders-{label}"));
+        std::fs::copy(fixture.binary("debug"), &to).unwrap();
+        to
+    };
+    repo.commit_all("Add the orders service");
+    repo.git(&["branch", "-M", "main"]);
+    let old = build("old");
+    // Started before the fix is merged, and never restarted.
+    let stale = Service::start(&old, &[]);
+    std::thread::sleep(Duration::from_millis(1100));
+    repo.write("FIX.md", "the fix\n");
+    let fix = repo.commit_all("Fix the rounding");
+    let new = build("new");
+    let fresh = Service::start(&new, &[]);
+    let mut doomed = Service::start(&new, &[]);
+
+    let prometheus = PrometheusServer::start(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: orders\n    \
+         static_configs:\n      - targets: [\"{}\", \"{}\", \"{}\"]\n",
+        stale.addr, fresh.addr, doomed.addr
+    ));
+    prometheus.wait_until(|p| p.query("prom_orders_build_info").len() == 3);
+    prometheus.wait_until(|p| p.query("prom_orders_start_time_seconds").len() == 3);
+    let url = format!("http://{}", prometheus.addr);
+    let selector = r#"prom_orders_build_info{job="orders"}"#;
+    let check = || {
+        run(
+            &[
+                "check",
+                "--json",
+                "--ref",
+                "main",
+                "--prometheus",
+                &url,
+                "--selector",
+                selector,
+                "--repo",
+                repo.path().to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = check();
+    assert_eq!(code(&out), 1, "one instance is behind: {}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_instance = |doc: &Value, addr: &std::net::SocketAddr| -> Value {
+        doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["url"] == addr.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("{addr} in {doc:#}"))
+    };
+    let stale_t = by_instance(&doc, &stale.addr);
+    assert_eq!(stale_t["status"], "behind");
+    assert_eq!(stale_t["behind"], 1);
+    assert_eq!(stale_t["shape"], "prometheus");
+    assert_eq!(stale_t["package"], "prom-orders");
+    assert_eq!(
+        stale_t["started_before_ref"], true,
+        "started before the fix: never restarted"
+    );
+    let fresh_t = by_instance(&doc, &fresh.addr);
+    assert_eq!(fresh_t["status"], "match");
+    assert_eq!(fresh_t["commit"], fix.as_str());
+    assert_eq!(fresh_t["started_before_ref"], false);
+    assert!(fresh_t["started_at"].is_string());
+    // Judged from Prometheus alone: no instance was asked for /version.
+    // (Their /metrics were scraped by Prometheus; shipstamp only asked Prometheus.)
+
+    // One instance stops: its scrape fails, and it is unreachable with the last build seen.
+    let doomed_addr = doomed.addr;
+    doomed.kill();
+    prometheus.wait_until(|p| {
+        p.query(&format!("up{{instance=\"{doomed_addr}\"}} == 0"))
+            .len()
+            == 1
+    });
+    let out = check();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let down = by_instance(&doc, &doomed_addr);
+    assert_eq!(down["status"], "unreachable", "{down:#}");
+    let reason = down["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("up == 0") && reason.contains(&fix[..7]) && reason.contains("prom-orders"),
+        "{reason}"
+    );
+    assert_eq!(code(&out), 1, "drift wins: {}", text(&out));
+
+    // The same source in a fleet file, through the dashboard.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fleet.toml"),
+        format!(
+            "[service.orders]\nrepo = {:?}\nref = \"main\"\n\n[service.orders.env.production]\n\
+             prometheus = {{ url = {url:?}, selector = {selector:?} }}\n",
+            repo.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let html = dir.path().join("fleet.html");
+    let out = run(
+        &[
+            "dashboard",
+            "--once",
+            "--fleet",
+            dir.path().join("fleet.toml").to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("1/3 match in 1 service, 1 environment"),
+        "{}",
+        text(&out)
+    );
+
+    // A selector that matches nothing, and one Prometheus rejects.
+    for (selector, says) in [
+        ("nothing_build_info", "matches no series"),
+        ("prom_orders_build_info{", "refused the query"),
+    ] {
+        let out = run(
+            &[
+                "check",
+                "--ref",
+                "main",
+                "--prometheus",
+                &url,
+                "--selector",
+                selector,
+                "--repo",
+                repo.path().to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code(&out), 2, "{selector}: {}", text(&out));
+        assert!(text(&out).contains(says), "{selector}: {}", text(&out));
+    }
+    drop((stale, fresh));
+}
+
+#[test]
+fn a_prometheus_that_fails_says_why_and_exits_2() {
+    let repo = TempRepo::new();
+    repo.commit_all("one");
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let html = StubServer::start(vec![(
+        "/api/v1/query",
+        Reply::Ok(
+            "text/html",
+            b"<!doctype html><html><body>Grafana login</body></html>".to_vec(),
+        ),
+    )]);
+    let locked = StubServer::start(vec![]);
+    let repo_path = repo.path().to_str().unwrap().to_owned();
+    let check = |url: &str, envs: &[(&str, &str)]| {
+        run(
+            &[
+                "check",
+                "--ref",
+                "main",
+                "--prometheus",
+                url,
+                "--selector",
+                "orders_build_info",
+                "--repo",
+                &repo_path,
+            ],
+            envs,
+        )
+    };
+    let out = check(&format!("http://{refused}"), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("Prometheus at http://{refused}")),
+        "{}",
+        text(&out)
+    );
+
+    // The stub answers 404 with HTML to every path: not the Prometheus API.
+    let out = check(&locked.url(""), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("HTML page, not the Prometheus HTTP API"),
+        "{}",
+        text(&out)
+    );
+    let out = check(&html.url(""), &[]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out).contains("HTML page"), "{}", text(&out));
+
+    // Credentials come from the environment, are sent, and never printed.
+    let auth = StubServer::start(vec![(
+        "/api/v1/query",
+        Reply::Status(401, "<html>401 Unauthorized</html>"),
+    )]);
+    let out = check(&auth.url(""), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("needs credentials, and none were given")
+            && text(&out).contains("SHIPSTAMP_PROMETHEUS_TOKEN"),
+        "{}",
+        text(&out)
+    );
+    let out = check(
+        &auth.url(""),
+        &[("SHIPSTAMP_PROMETHEUS_TOKEN", "t0p-s3cret")],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(text(&out).contains("refuses those given"), "{}", text(&out));
+    assert!(!text(&out).contains("t0p-s3cret"));
+    let sent = auth.request_heads().join("\n");
+    assert!(
+        sent.contains("Bearer t0p-s3cret"),
+        "the token is sent: {sent}"
+    );
+    let out = check(
+        &auth.url(""),
+        &[
+            ("SHIPSTAMP_PROMETHEUS_USER", "grafana"),
+            ("SHIPSTAMP_PROMETHEUS_PASSWORD", "pa55"),
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(!text(&out).contains("pa55"));
+    assert!(
+        auth.request_heads()
+            .join("\n")
+            .contains("Basic Z3JhZmFuYTpwYTU1")
+    );
+
+    // Credentials on the command line are refused, without echoing them.
+    let out = check(&format!("http://admin:hunter2@{refused}"), &[]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(
+        text(&out).contains("through the environment"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("hunter2"));
+    // --prometheus without --selector, and the reverse.
+    let out = run(&["check", "--ref", "main", "--prometheus", "http://x"], &[]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    let out = run(&["check", "--ref", "main", "--selector", "x"], &[]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+}

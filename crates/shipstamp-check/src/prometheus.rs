@@ -111,6 +111,8 @@ impl fmt::Display for PrometheusError {
 
 impl std::error::Error for PrometheusError {}
 
+type Labels = HashMap<String, String>;
+
 /// One series of an instant query's answer.
 struct Series {
     labels: HashMap<String, String>,
@@ -255,7 +257,7 @@ impl Prometheus {
             observations.push(observe(&series.labels, started_at));
         }
         // An instance whose scrape fails: unreachable, with the last build seen for it.
-        let mut down_by_instance: Vec<(&str, &str, Vec<&HashMap<String, String>>)> = Vec::new();
+        let mut down_by_instance: Vec<(&str, &str, Vec<&Labels>)> = Vec::new();
         for series in &down {
             let (instance, job) = identity(&series.labels);
             if up_instances.contains(&(instance, job)) {

@@ -111,11 +111,38 @@ impl fmt::Display for PrometheusError {
 
 impl std::error::Error for PrometheusError {}
 
-type Labels = HashMap<String, String>;
+/// The labels a series carries that matter here (Prometheus' answer has others, skipped
+/// without allocating).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Labels {
+    #[serde(rename = "__name__")]
+    name: Option<String>,
+    instance: Option<String>,
+    job: Option<String>,
+    revision: Option<String>,
+    dirty: Option<String>,
+    version: Option<String>,
+    package: Option<String>,
+}
+
+impl Labels {
+    fn get(&self, label: &str) -> Option<&String> {
+        match label {
+            "__name__" => self.name.as_ref(),
+            "instance" => self.instance.as_ref(),
+            "job" => self.job.as_ref(),
+            "revision" => self.revision.as_ref(),
+            "dirty" => self.dirty.as_ref(),
+            "version" => self.version.as_ref(),
+            "package" => self.package.as_ref(),
+            _ => None,
+        }
+    }
+}
 
 /// One series of an instant query's answer.
 struct Series {
-    labels: HashMap<String, String>,
+    labels: Labels,
     value: f64,
 }
 
@@ -209,11 +236,32 @@ impl Prometheus {
             .build()
             .into();
         let s = &self.selector;
-        let current = self.query(&agent, &format!("group by ({LABELS}) ({s})"))?;
+        // Three queries at once (Prometheus evaluates them side by side): the builds running
+        // now, the instances whose scrape fails, and the start times.
+        let parts = split_selector(s);
+        let up_query = match parts {
+            Some((_, matchers)) if !matchers.is_empty() => format!("up{{{matchers}}} == 0"),
+            _ => "up == 0".to_owned(),
+        };
+        // `orders_build_info{env="prod"}`: the start times are `orders_start_time_seconds`
+        // of the same targets, which carry the same target labels.
+        let start_query = parts.and_then(|(name, matchers)| {
+            let prefix = name.strip_suffix("_build_info")?;
+            Some(format!("{prefix}_start_time_seconds{{{matchers}}}"))
+        });
+        let (current, failing, starts) = std::thread::scope(|scope| {
+            let current = scope.spawn(|| self.query(&agent, &format!("group by ({LABELS}) ({s})")));
+            let failing = scope.spawn(|| self.query(&agent, &up_query));
+            let starts = scope.spawn(|| match &start_query {
+                Some(q) => self.query(&agent, q).map(start_times),
+                None => self.start_times(&agent),
+            });
+            (join(current), join(failing), join(starts))
+        });
+        let (current, starts) = (current?, starts?);
         // Instances whose scrape fails: usually none, so their last builds are looked up only
         // when there are some (and only for them, when the selector allows).
-        let failing: Vec<(String, String)> = self
-            .query(&agent, "up == 0")?
+        let failing: Vec<(String, String)> = failing?
             .iter()
             .map(|s| {
                 let (instance, job) = identity(&s.labels);
@@ -246,7 +294,6 @@ impl Prometheus {
                 ),
             ));
         }
-        let starts = self.start_times(&agent)?;
 
         let mut observations = Vec::with_capacity(current.len() + down.len());
         let mut up_instances: Vec<(&str, &str)> = Vec::with_capacity(current.len());
@@ -313,17 +360,7 @@ impl Prometheus {
                 starts.join("|")
             ),
         )?;
-        Ok(series
-            .into_iter()
-            .filter(|s| s.value.is_finite() && s.value > 0.0)
-            .map(|s| {
-                let (instance, job) = identity(&s.labels);
-                (
-                    (instance.to_owned(), job.to_owned()),
-                    Timestamp::from_unix_seconds(s.value as i64),
-                )
-            })
-            .collect())
+        Ok(start_times(series))
     }
 
     /// One instant query: the series of its vector.
@@ -456,14 +493,39 @@ struct Data {
 
 #[derive(serde::Deserialize)]
 struct Sample {
-    metric: HashMap<String, String>,
+    metric: Labels,
     #[serde(default)]
     value: Vec<Value>,
 }
 
-/// The selector with `instance=~"…"` added, when it is a plain series selector
-/// (`name`, `name{…}` or `{…}`): Prometheus then reads the history of those instances only.
-fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// Start times by (instance, job), from series whose value is one.
+fn start_times(series: Vec<Series>) -> HashMap<(String, String), Timestamp> {
+    let mut starts = HashMap::with_capacity(series.len());
+    for s in series
+        .into_iter()
+        .filter(|s| s.value.is_finite() && s.value > 0.0)
+    {
+        let (instance, job) = identity(&s.labels);
+        starts
+            .entry((instance.to_owned(), job.to_owned()))
+            .and_modify(|t: &mut Timestamp| {
+                *t = (*t).max(Timestamp::from_unix_seconds(s.value as i64))
+            })
+            .or_insert_with(|| Timestamp::from_unix_seconds(s.value as i64));
+    }
+    starts
+}
+
+/// A plain series selector's metric name (maybe empty) and label matchers (maybe empty):
+/// `orders_build_info{env="prod"}` is (`orders_build_info`, `env="prod"`). `None` for anything
+/// else (an expression), or a brace inside a label value, which this reading would get wrong.
+fn split_selector(selector: &str) -> Option<(&str, &str)> {
     let name_end = selector
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .unwrap_or(selector.len());
@@ -472,15 +534,18 @@ fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
         ""
     } else {
         let inner = rest.strip_prefix('{')?.strip_suffix('}')?;
-        // A brace inside a label value would make this guess wrong: leave such selectors alone.
         if inner.contains(['{', '}']) {
             return None;
         }
         inner.trim()
     };
-    if name.is_empty() && matchers.is_empty() {
-        return None;
-    }
+    (!(name.is_empty() && matchers.is_empty())).then_some((name, matchers))
+}
+
+/// The selector with `instance=~"…"` added, when it is a plain series selector
+/// (`name`, `name{…}` or `{…}`): Prometheus then reads the history of those instances only.
+fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
+    let (name, matchers) = split_selector(selector)?;
     let pattern: Vec<String> = instances
         .iter()
         .map(|i| {
@@ -504,7 +569,7 @@ fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
     ))
 }
 
-fn identity(labels: &HashMap<String, String>) -> (&str, &str) {
+fn identity(labels: &Labels) -> (&str, &str) {
     (
         labels.get("instance").map_or("", String::as_str),
         labels.get("job").map_or("", String::as_str),
@@ -512,7 +577,7 @@ fn identity(labels: &HashMap<String, String>) -> (&str, &str) {
 }
 
 /// `3f9c2e1 (orders 1.4.2)`: a build as its labels say, for messages.
-fn describe(labels: &HashMap<String, String>) -> String {
+fn describe(labels: &Labels) -> String {
     let revision = labels
         .get("revision")
         .map(|r| &r[..r.len().min(7)])
@@ -525,7 +590,7 @@ fn describe(labels: &HashMap<String, String>) -> String {
 }
 
 /// What an instance runs, from its series' labels.
-fn observe(labels: &HashMap<String, String>, started_at: Option<Timestamp>) -> Observation {
+fn observe(labels: &Labels, started_at: Option<Timestamp>) -> Observation {
     let (instance, _) = identity(labels);
     let revision = labels.get("revision").map_or("", String::as_str);
     let Some((commit, described_dirty)) = described_commit(revision) else {
@@ -627,11 +692,12 @@ mod tests {
 
     #[test]
     fn labels_to_observations() {
-        let labels = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
+        let labels = |pairs: &[(&str, &str)]| -> Labels {
+            let map: HashMap<String, String> = pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+                .collect();
+            serde_json::from_value(serde_json::to_value(map).unwrap()).unwrap()
         };
         let o = observe(
             &labels(&[

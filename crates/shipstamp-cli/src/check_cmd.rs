@@ -3,11 +3,11 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use shipstamp_check::{Status, TargetReport, exit_code};
+use shipstamp_check::{Status, TargetReport};
 
 use crate::args::{CheckFlags, parse_positive_duration};
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, RefDoc, TargetDoc, WaitDoc};
-use crate::present::{detail, display_name, label, paint, short};
+use crate::present::{detail, display_name, exit_code, label, paint, short};
 use crate::rounds::{Cell, Rounds};
 use crate::{EXIT_DRIFT, EXIT_UNDECIDED};
 
@@ -58,7 +58,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
             anyhow::bail!("{first}");
         }
         polls += 1;
-        let reports: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+        let reports: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
         let Some(wait) = args.wait else { break cells };
         if reports.iter().all(|r| r.status == Status::Match) {
             streak += 1;
@@ -92,8 +92,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     if progress {
         eprint!("\r{:60}\r", "");
     }
-    let all: Vec<TargetReport> = cells.iter().flat_map(|c| c.reports.clone()).collect();
-    let mut code = exit_code(&all);
+    let mut code = exit_code(cells.iter().flat_map(|c| c.reports.iter()));
     let unsettled = args.wait.is_some() && code == 0 && streak < args.consecutive;
     if unsettled {
         code = EXIT_DRIFT;
@@ -125,9 +124,12 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
             }),
             exit_code: code,
         };
-        serde_json::to_string(&doc)
-            .map_err(io::Error::other)
-            .and_then(|json| writeln!(out, "{json}"))
+        // Streamed: for a fleet of 100,000 instances the document is tens of megabytes.
+        let mut buffered = io::BufWriter::new(&mut *out);
+        serde_json::to_writer(&mut buffered, &doc)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(buffered))
+            .and_then(|()| buffered.flush())
     } else {
         write_text(out, &cells, fleet_mode, waited.as_ref(), args.consecutive)
     };
@@ -159,7 +161,7 @@ fn write_text(
     consecutive: u32,
 ) -> io::Result<()> {
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let all: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+    let all: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
     let width = all
         .iter()
         .map(|r| display_name(r).chars().count())
@@ -180,7 +182,7 @@ fn write_text(
                 cell.env.as_deref().unwrap_or("")
             )?;
         }
-        for r in &cell.reports {
+        for r in cell.reports.iter() {
             let label = format!("{:<16}", label(r));
             let label = if color {
                 paint(r.status, &label)

@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
-use shipstamp_check::{Commit, ProcessInspection, Status, TargetReport, exit_code};
+use shipstamp_check::{Commit, ProcessInspection, Status, TargetReport};
 
-use crate::present::{display_url, label, rank, short};
+use crate::present::{display_url, exit_code, label, rank, short};
 use crate::rounds::Cell;
 
 /// The `schema` of `check --json`.
@@ -83,7 +83,6 @@ pub(crate) struct SummaryDoc {
 
 impl SummaryDoc {
     pub(crate) fn new(reports: &[&TargetReport]) -> SummaryDoc {
-        let owned: Vec<TargetReport> = reports.iter().map(|r| (*r).clone()).collect();
         SummaryDoc {
             targets: reports.len(),
             matching: reports.iter().filter(|r| r.status == Status::Match).count(),
@@ -92,7 +91,7 @@ impl SummaryDoc {
                 .iter()
                 .filter(|r| r.status != Status::Match && !r.status.is_drift())
                 .count(),
-            exit_code: exit_code(&owned),
+            exit_code: exit_code(reports.iter().copied()),
         }
     }
 }
@@ -113,7 +112,7 @@ impl CellDoc {
         let reports: Vec<&TargetReport> = cell.reports.iter().collect();
         let summary = SummaryDoc::new(&reports);
         let mut labels: Vec<(u8, String, usize)> = Vec::new();
-        for r in &cell.reports {
+        for r in cell.reports.iter() {
             let l = label(r);
             match labels.iter_mut().find(|(_, x, _)| *x == l) {
                 Some((_, _, n)) => *n += 1,
@@ -122,7 +121,7 @@ impl CellDoc {
         }
         labels.sort_by_key(|(rank, _, n)| (*rank, std::cmp::Reverse(*n)));
         let mut builds: Vec<BuildDoc> = Vec::new();
-        for r in &cell.reports {
+        for r in cell.reports.iter() {
             let Some(commit) = &r.commit else { continue };
             let dirty = r.dirty == Some(true);
             match builds

@@ -82,6 +82,21 @@ pub(crate) fn detail(r: &TargetReport, ref_name: &str) -> String {
     parts.join("; ")
 }
 
+/// `check`'s exit code for these results: 1 when any drifted, else 2 when any could not be
+/// decided, else 0 (as the library's `exit_code`, without collecting them).
+pub(crate) fn exit_code<'a>(reports: impl Iterator<Item = &'a TargetReport>) -> u8 {
+    let mut code = 0;
+    for r in reports {
+        if r.status.is_drift() {
+            return 1;
+        }
+        if r.status != Status::Match {
+            code = 2;
+        }
+    }
+    code
+}
+
 /// Drift first (the worst kind first), then the undecided, then matches.
 pub(crate) fn rank(status: Status) -> u8 {
     match status {

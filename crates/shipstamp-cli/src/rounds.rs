@@ -2,6 +2,8 @@
 //! answers kept from round to round), the services side by side, each environment against its
 //! own ref.
 
+use std::sync::Arc;
+
 use shipstamp_check::{Checker, Commit, Options, PrometheusErrorKind, Repo, TargetReport};
 
 use crate::fleet::{Env, Fleet};
@@ -14,7 +16,8 @@ pub(crate) struct Cell {
     pub(crate) env: Option<String>,
     pub(crate) ref_name: String,
     pub(crate) reference: Commit,
-    pub(crate) reports: Vec<TargetReport>,
+    /// Shared with the rounds' memory of the last complete round: not copied.
+    pub(crate) reports: Arc<Vec<TargetReport>>,
 }
 
 /// A fleet being checked, round after round.
@@ -31,7 +34,7 @@ struct ServiceRounds {
     /// What each environment's ref resolved to last.
     refs: Vec<Option<Commit>>,
     /// The last round whose checks completed, per environment.
-    last: Option<Vec<Vec<TargetReport>>>,
+    last: Option<Vec<Arc<Vec<TargetReport>>>>,
 }
 
 impl Rounds {
@@ -160,7 +163,7 @@ impl ServiceRounds {
                 let mut all = self
                     .last
                     .take()
-                    .unwrap_or_else(|| vec![Vec::new(); self.envs.len()]);
+                    .unwrap_or_else(|| vec![Arc::new(Vec::new()); self.envs.len()]);
                 for (i, mut r) in ready.iter().copied().zip(reports) {
                     // What Prometheus knows about this environment's instances.
                     if let (Some(source), Some(reference)) =
@@ -199,7 +202,7 @@ impl ServiceRounds {
                             }
                         }
                     }
-                    all[i] = r;
+                    all[i] = Arc::new(r);
                 }
                 self.last = Some(all);
             }
@@ -227,7 +230,7 @@ impl ServiceRounds {
                     env: env.name.clone(),
                     ref_name: env.reference.clone(),
                     reference: reference.clone()?,
-                    reports: reports.clone(),
+                    reports: Arc::clone(reports),
                 })
             })
             .collect();

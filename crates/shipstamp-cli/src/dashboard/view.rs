@@ -127,10 +127,10 @@ impl Fleet {
     ) -> Fleet {
         let now = Timestamp::now();
         history.round += 1;
-        let all: Vec<&TargetReport> = cells.iter().flat_map(|c| &c.reports).collect();
+        let all: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
         let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(all.len());
         for cell in cells {
-            for report in &cell.reports {
+            for report in cell.reports.iter() {
                 let key = (
                     cell.service.clone(),
                     cell.env.clone(),

@@ -160,10 +160,9 @@ impl ServiceRounds {
             .collect();
         match self.checker.check_groups(&groups) {
             Ok(reports) => {
-                let mut all = self
-                    .last
-                    .take()
-                    .unwrap_or_else(|| vec![Arc::new(Vec::new()); self.envs.len()]);
+                let mut all = self.last.take().unwrap_or_else(|| {
+                    (0..self.envs.len()).map(|_| Arc::new(Vec::new())).collect()
+                });
                 for (i, mut r) in ready.iter().copied().zip(reports) {
                     // What Prometheus knows about this environment's instances.
                     if let (Some(source), Some(reference)) =

@@ -14,6 +14,7 @@ mod fleet_views;
 mod freshness;
 mod git_use;
 mod inspect;
+mod kubernetes;
 mod prometheus_source;
 mod schema;
 mod util;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::fetch::{FetchError, Fetcher};
 use crate::repo::{Commit, Cut, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::process::ProcessFacts;
 use crate::served::{Served, ServedShape, parse_served, parse_served_at};
 
 /// A target's status against the ref.
@@ -30,6 +31,12 @@ pub enum Status {
     Unreachable,
     /// It answered with something that is not a version document.
     InvalidResponse,
+    /// A process without a stamp that started before the ref's commit was made: it cannot be
+    /// running that commit (short of loading code lazily or reloading it).
+    Stale,
+    /// A process without a stamp that started after the ref's commit was made: that proves
+    /// nothing about what it runs.
+    Unstamped,
 }
 
 impl Status {
@@ -44,6 +51,8 @@ impl Status {
             Status::Dirty => "dirty",
             Status::Unreachable => "unreachable",
             Status::InvalidResponse => "invalid-response",
+            Status::Stale => "stale",
+            Status::Unstamped => "unstamped",
         }
     }
 
@@ -51,7 +60,7 @@ impl Status {
     pub fn is_drift(self) -> bool {
         matches!(
             self,
-            Status::Behind | Status::Ahead | Status::Diverged | Status::Dirty
+            Status::Behind | Status::Ahead | Status::Diverged | Status::Dirty | Status::Stale
         )
     }
 
@@ -120,9 +129,11 @@ pub struct Observation {
     pub url: String,
     /// A name to show.
     pub name: Option<String>,
-    /// What it serves, or why nothing can be said: `unreachable` or `invalid-response`, and
-    /// the reason.
+    /// What it serves, or why nothing can be said: `unreachable`, `invalid-response`, or
+    /// `unstamped` for a process without a stamp (judged by when it started), and the reason.
     pub outcome: Result<Served, (Status, String)>,
+    /// What Linux tells about it, when it is a process.
+    pub process: Option<ProcessFacts>,
 }
 
 impl Observation {
@@ -132,6 +143,7 @@ impl Observation {
             url: url.into(),
             name,
             outcome: Ok(served),
+            process: None,
         }
     }
 
@@ -146,6 +158,7 @@ impl Observation {
             url: url.into(),
             name,
             outcome: Err((status, reason.into())),
+            process: None,
         }
     }
 }
@@ -277,6 +290,8 @@ pub struct TargetReport {
     pub started_before_ref: bool,
     /// Whether the serving process's executable was replaced on disk (a restart is pending).
     pub exe_replaced: Option<bool>,
+    /// What Linux tells about the process, for a `pid:` or `pidfile:` target.
+    pub process: Option<ProcessFacts>,
 }
 
 impl TargetReport {
@@ -300,6 +315,7 @@ impl TargetReport {
             started_at: None,
             started_before_ref: false,
             exe_replaced: None,
+            process: None,
         }
     }
 
@@ -403,7 +419,7 @@ enum At {
 /// The instances of a target: itself, or, with [`Target::each_address`], one per address its
 /// host resolves to now, named `host@address`.
 fn expand<'a>(target: &'a Target, resolver: Option<&Resolver>) -> Vec<Instance<'a>> {
-    if !target.each_address {
+    if !target.each_address || !matches!(location(&target.url), Location::Http) {
         return vec![Instance {
             target,
             name: target.name.clone(),
@@ -444,6 +460,158 @@ fn expand<'a>(target: &'a Target, resolver: Option<&Resolver>) -> Vec<Instance<'
             at: At::Address(address),
         })
         .collect()
+}
+
+/// What a target names: a version endpoint, a binary, a process, or a pidfile.
+enum Location {
+    Http,
+    File(std::path::PathBuf),
+    Pid(u32),
+    PidFile(std::path::PathBuf),
+}
+
+fn location(target: &str) -> Location {
+    if let Some(path) = target.strip_prefix("file:") {
+        Location::File(path.into())
+    } else if target.starts_with('/') || target.starts_with("./") {
+        Location::File(target.into())
+    } else if let Some(path) = target.strip_prefix("pidfile:") {
+        Location::PidFile(path.into())
+    } else if let Some(pid) = target.strip_prefix("pid:") {
+        // A pid that does not parse names no process.
+        Location::Pid(pid.trim().parse().unwrap_or(0))
+    } else {
+        Location::Http
+    }
+}
+
+/// Whether `target` names a binary, a process or a pidfile rather than a version endpoint.
+pub fn is_local_target(target: &str) -> bool {
+    !matches!(location(target), Location::Http)
+}
+
+/// The stamp a binary is judged by: the one of the package its file is named after, else the
+/// first (a binary that links several stamped crates has one stamp each).
+fn main_stamp<'a>(stamps: &'a [shipstamp::Stamp], path: &std::path::Path) -> Option<&'a shipstamp::Stamp> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    stamps
+        .iter()
+        .find(|s| s.package.name == name)
+        .or_else(|| stamps.first())
+}
+
+fn served_from_stamp(
+    stamps: &[shipstamp::Stamp],
+    path: &std::path::Path,
+    shape: ServedShape,
+) -> Result<Served, (Status, String)> {
+    let stamp = main_stamp(stamps, path)
+        .ok_or((Status::InvalidResponse, "no stamp in this binary".to_owned()))?;
+    let commit = stamp.git.commit.clone().ok_or((
+        Status::InvalidResponse,
+        format!(
+            "its stamp ({} {}) has no commit: it was built without a known commit",
+            stamp.package.name, stamp.package.version
+        ),
+    ))?;
+    Ok(Served {
+        dirty: stamp.git.dirty,
+        package: Some(stamp.package.name.clone()),
+        version: Some(stamp.package.version.clone()),
+        built_at: stamp.build.time,
+        ..Served::commit_only(shape, commit)
+    })
+}
+
+/// A binary on disk, by its embedded stamp.
+fn observe_file(path: &std::path::Path) -> Result<Served, (Status, String)> {
+    match std::fs::metadata(path) {
+        Err(e) => return Err((Status::Unreachable, format!("{}: {e}", path.display()))),
+        Ok(m) if m.is_dir() => {
+            return Err((
+                Status::InvalidResponse,
+                format!("{} is a directory, not an executable", path.display()),
+            ));
+        }
+        Ok(_) => {}
+    }
+    match crate::read_stamps_from_file(path) {
+        Ok(stamps) => served_from_stamp(&stamps, path, ServedShape::Binary),
+        Err(e) => Err((Status::InvalidResponse, e.to_string())),
+    }
+}
+
+/// A running process: by the stamp of the image it runs (`/proc/PID/exe` reaches it even after
+/// the file on disk is replaced), or, without one, by what Linux tells.
+fn observe_process(pid: u32) -> (Result<Served, (Status, String)>, Option<ProcessFacts>) {
+    let facts = match crate::process::facts(pid) {
+        Ok(facts) => facts,
+        Err(e) => return (Err((Status::Unreachable, format!("process {pid}: {e}"))), None),
+    };
+    let image = std::path::PathBuf::from(format!("/proc/{pid}/exe"));
+    let outcome = match crate::read_stamps_from_file(&image) {
+        Ok(stamps) => served_from_stamp(&stamps, &facts.exe, ServedShape::Process).map(|s| Served {
+            started_at: facts.started_at,
+            exe_replaced: Some(facts.exe_replaced),
+            ..s
+        }),
+        Err(e) if e.is_unstamped() || e.is_not_an_executable() => Err((
+            Status::Unstamped,
+            format!("{} carries no stamp", facts.exe.display()),
+        )),
+        Err(e) => Err((Status::Unreachable, format!("process {pid}: {e}"))),
+    };
+    (outcome, Some(facts))
+}
+
+/// The process id in a pidfile, read again on every round (a restart writes a new one).
+fn read_pidfile(path: &std::path::Path) -> Result<u32, (Status, String)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| (Status::Unreachable, format!("pidfile {}: {e}", path.display())))?;
+    let first = text.lines().next().unwrap_or("").trim();
+    match first.parse::<u32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err((
+            Status::InvalidResponse,
+            format!(
+                "pidfile {} holds {:?}, not a process id",
+                path.display(),
+                first.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// A process without a stamp, judged by when it started: before the ref's commit was made it
+/// cannot be running it (`stale`); after, nothing can be said (`unstamped`).
+fn judge_unstamped(
+    url: &str,
+    name: Option<&str>,
+    process: Option<&ProcessFacts>,
+    why: &str,
+    reference: &Commit,
+) -> TargetReport {
+    let started = process.and_then(|p| p.started_at);
+    let short = &reference.id[..reference.id.len().min(7)];
+    let (status, reason) = match (started, reference.time) {
+        (Some(s), Some(r)) if s < r => (
+            Status::Stale,
+            format!(
+                "{why}; it started {s}, before the ref's commit {short} was made ({r}): it cannot be running it, unless it loads code lazily or reloads it"
+            ),
+        ),
+        (Some(s), Some(r)) => (
+            Status::Unstamped,
+            format!(
+                "{why}; it started {s}, after the ref's commit {short} was made ({r}), which proves nothing on its own"
+            ),
+        ),
+        _ => (
+            Status::Unstamped,
+            format!("{why}, and when it or the ref's commit started is not known"),
+        ),
+    };
+    TargetReport::failed(url, name, status, reason)
 }
 
 /// The host (without brackets) and port of an `http(s)://` URL.
@@ -555,18 +723,33 @@ impl Checker {
         let answers = self.answers(&ids, &reference.id)?;
         Ok(observations
             .iter()
-            .map(|o| match &o.outcome {
-                Ok(served) => judge(
-                    &o.url,
-                    o.name.as_deref(),
-                    served,
-                    &answers[served.commit.as_str()],
-                    reference,
-                    &self.options,
-                ),
-                Err((status, why)) => {
-                    TargetReport::failed(&o.url, o.name.as_deref(), *status, why.clone())
+            .map(|o| {
+                let mut report = match &o.outcome {
+                    Ok(served) => judge(
+                        &o.url,
+                        o.name.as_deref(),
+                        served,
+                        &answers[served.commit.as_str()],
+                        reference,
+                        &self.options,
+                    ),
+                    Err((Status::Unstamped, why)) => {
+                        judge_unstamped(&o.url, o.name.as_deref(), o.process.as_ref(), why, reference)
+                    }
+                    Err((status, why)) => {
+                        TargetReport::failed(&o.url, o.name.as_deref(), *status, why.clone())
+                    }
+                };
+                if let Some(process) = &o.process {
+                    report.started_at = report.started_at.or(process.started_at);
+                    report.exe_replaced = Some(process.exe_replaced);
+                    report.started_before_ref = matches!(
+                        (process.started_at, reference.time),
+                        (Some(s), Some(r)) if s < r
+                    );
+                    report.process = Some(process.clone());
                 }
+                report
             })
             .collect())
     }
@@ -603,33 +786,53 @@ impl Checker {
 
     fn fetch_one(&self, instance: &Instance<'_>) -> Observation {
         let target = instance.target;
-        let outcome = match &instance.at {
-            At::Unresolved(why) => Err((Status::Unreachable, why.clone())),
-            at => {
-                let address = match at {
-                    At::Address(a) => Some(*a),
-                    _ => None,
-                };
-                self.fetcher
-                    .get(&target.url, address)
-                    .map_err(|e| match e {
-                        FetchError::Unreachable(why) => (Status::Unreachable, why),
-                        FetchError::Invalid(why) => (Status::InvalidResponse, why),
-                    })
-                    .and_then(|body| {
-                        match &target.field {
-                            Some(pointer) => parse_served_at(&body, pointer),
-                            None => parse_served(&body),
-                        }
-                        .map_err(|e| (Status::InvalidResponse, e.to_string()))
-                    })
-            }
-        };
-        Observation {
+        let mut observation = Observation {
             url: target.url.clone(),
             name: instance.name.clone(),
-            outcome,
+            outcome: Err((Status::Unreachable, String::new())),
+            process: None,
+        };
+        match location(&target.url) {
+            Location::File(path) => observation.outcome = observe_file(&path),
+            Location::Pid(pid) => {
+                let (outcome, process) = observe_process(pid);
+                observation.outcome = outcome;
+                observation.process = process;
+            }
+            Location::PidFile(path) => match read_pidfile(&path) {
+                Ok(pid) => {
+                    let (outcome, process) = observe_process(pid);
+                    observation.outcome = outcome;
+                    observation.process = process;
+                }
+                Err(failure) => observation.outcome = Err(failure),
+            },
+            Location::Http => {
+                observation.outcome = match &instance.at {
+                    At::Unresolved(why) => Err((Status::Unreachable, why.clone())),
+                    at => {
+                        let address = match at {
+                            At::Address(a) => Some(*a),
+                            _ => None,
+                        };
+                        self.fetcher
+                            .get(&target.url, address)
+                            .map_err(|e| match e {
+                                FetchError::Unreachable(why) => (Status::Unreachable, why),
+                                FetchError::Invalid(why) => (Status::InvalidResponse, why),
+                            })
+                            .and_then(|body| {
+                                match &target.field {
+                                    Some(pointer) => parse_served_at(&body, pointer),
+                                    None => parse_served(&body),
+                                }
+                                .map_err(|e| (Status::InvalidResponse, e.to_string()))
+                            })
+                    }
+                }
+            }
         }
+        observation
     }
 
     /// What git says about each served id against `reference`, asking git only what it has

@@ -7,6 +7,7 @@ use object::ReadCache;
 use object::read::ReadRef;
 use shipstamp::Stamp;
 
+use crate::process::{ProcessError, ProcessFacts};
 use crate::section;
 
 /// Why no stamp could be read.
@@ -32,6 +33,9 @@ enum Kind {
     NoSuchProcess {
         pid: u32,
     },
+    NotPermitted {
+        pid: u32,
+    },
     Unsupported,
 }
 
@@ -51,6 +55,11 @@ impl InspectError {
     pub fn is_unstamped(&self) -> bool {
         matches!(self.kind, Kind::NoStamp)
     }
+
+    /// Whether the file is not an executable this reads (a script, a data file).
+    pub fn is_not_an_executable(&self) -> bool {
+        matches!(self.kind, Kind::NotAnExecutable)
+    }
 }
 
 impl fmt::Display for InspectError {
@@ -63,7 +72,8 @@ impl fmt::Display for InspectError {
                 "no shipstamp stamp in this binary (was it built with shipstamp-build and does it call shipstamp::stamp!()?)",
             ),
             Kind::Corrupt(e) => write!(f, "the shipstamp section is damaged: {e}"),
-            Kind::NoSuchProcess { pid } => write!(f, "no process with id {pid} (or not permitted to see it)"),
+            Kind::NoSuchProcess { pid } => write!(f, "no process with id {pid}"),
+            Kind::NotPermitted { pid } => write!(f, "not permitted to read process {pid} (run shipstamp as its user, or as root)"),
             Kind::Unsupported => f.write_str("reading a running process's executable is supported on Linux only"),
         }
     }
@@ -132,16 +142,28 @@ pub struct ProcessInspection {
     /// says so in `/proc/PID/exe`.
     pub exe_replaced: bool,
     /// The stamps of the executable the process runs (read through `/proc/PID/exe`, which
-    /// still reaches the old file after a replacement).
+    /// still reaches the old file after a replacement); empty for a process without one (a
+    /// Python or Node worker, a binary built without shipstamp).
     pub running: Vec<Stamp>,
-    /// The stamps of the file now at `exe_path`; `None` when there is no file there.
+    /// The stamps of the file now at `exe_path`; `None` when there is no file there, or the
+    /// process has no stamp to compare with.
     pub on_disk: Option<Result<Vec<Stamp>, InspectError>>,
+    /// Everything else Linux tells: when it started, the libraries replaced under it, what
+    /// changed in the repository it was started in.
+    pub process: ProcessFacts,
 }
 
 impl ProcessInspection {
-    /// Whether the process runs something other than what is on disk now: the file is gone,
-    /// or it carries different stamps (or none).
+    /// Whether the process runs something other than what is on disk now: its executable or
+    /// a library it mapped was replaced or deleted, or the file at its path carries different
+    /// stamps (or none).
     pub fn restart_needed(&self) -> bool {
+        if self.exe_replaced || !self.process.replaced_libraries.is_empty() {
+            return true;
+        }
+        if self.running.is_empty() {
+            return false;
+        }
         match &self.on_disk {
             None => true,
             Some(Ok(stamps)) => !same_builds(stamps, &self.running),
@@ -158,30 +180,33 @@ fn same_builds(a: &[Stamp], b: &[Stamp]) -> bool {
             .all(|(x, y)| x.package == y.package && x.git == y.git && x.build == y.build)
 }
 
-/// Reads the stamps of process `pid`'s executable and of the file now at its path (Linux).
+/// Reads what process `pid` runs (Linux): the stamps of its executable and of the file now at
+/// its path, when it has any, and what Linux tells about it either way.
 pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
-    if !cfg!(target_os = "linux") {
-        return Err(InspectError::new(Kind::Unsupported));
-    }
-    let proc_exe = PathBuf::from(format!("/proc/{pid}/exe"));
-    let link = std::fs::read_link(&proc_exe).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => InspectError::new(Kind::NoSuchProcess { pid }),
-        _ => InspectError::io(&proc_exe, e),
+    let process = crate::process::facts(pid).map_err(|e| match e {
+        ProcessError::NoSuchProcess => InspectError::new(Kind::NoSuchProcess { pid }),
+        ProcessError::NotPermitted => InspectError::new(Kind::NotPermitted { pid }),
+        ProcessError::Unsupported => InspectError::new(Kind::Unsupported),
+        ProcessError::Other(why) => InspectError::io(
+            Path::new(&format!("/proc/{pid}")),
+            std::io::Error::other(why),
+        ),
     })?;
-    let running = read_stamps_from_file(&proc_exe)?;
-    // The kernel appends " (deleted)" once the file the process started from is gone.
-    let link_text = link.to_string_lossy();
-    let (exe_path, deleted) = match link_text.strip_suffix(" (deleted)") {
-        Some(path) => (PathBuf::from(path), true),
-        None => (link.clone(), false),
+    let image = PathBuf::from(format!("/proc/{pid}/exe"));
+    let running = match read_stamps_from_file(&image) {
+        Ok(stamps) => stamps,
+        Err(e) if e.is_unstamped() || e.is_not_an_executable() => Vec::new(),
+        Err(e) => return Err(e),
     };
-    let on_disk = exe_path.exists().then(|| read_stamps_from_file(&exe_path));
+    let on_disk = (!running.is_empty() && process.exe.exists())
+        .then(|| read_stamps_from_file(&process.exe));
     Ok(ProcessInspection {
         pid,
-        exe_path,
-        exe_replaced: deleted,
+        exe_path: process.exe.clone(),
+        exe_replaced: process.exe_replaced,
         running,
         on_disk,
+        process,
     })
 }
 

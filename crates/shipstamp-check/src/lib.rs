@@ -58,6 +58,7 @@
 mod check;
 mod fetch;
 mod inspect;
+mod process;
 mod prometheus;
 mod repo;
 mod section;
@@ -65,11 +66,13 @@ mod served;
 
 pub use check::{
     Checker, Observation, Options, Resolver, Status, Target, TargetReport, check, exit_code,
+    is_local_target,
 };
 pub use fetch::MAX_BODY;
 pub use inspect::{
     InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
 };
+pub use process::{ProcessFacts, SourceChanges};
 pub use prometheus::{Prometheus, PrometheusError, PrometheusErrorKind};
 pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
 pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served, parse_served_at};

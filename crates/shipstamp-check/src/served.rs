@@ -28,6 +28,10 @@ pub enum ServedShape {
     JsonPointer,
     /// Not a document: the labels of the instance's `build_info` series in Prometheus.
     PrometheusSeries,
+    /// The stamp embedded in a binary on disk (`file:PATH`).
+    Binary,
+    /// The stamp embedded in the image a running process executes (`pid:N`, `pidfile:PATH`).
+    Process,
     /// A body that is just a commit id (`git describe --always --dirty` style allowed).
     PlainText,
 }
@@ -35,7 +39,7 @@ pub enum ServedShape {
 impl ServedShape {
     /// The shape as written in output: `shipstamp`, `kubernetes`, `dockerflow`,
     /// `spring-actuator`, `prometheus-buildinfo`, `version-revision`, `json-pointer`,
-    /// `plain-text`, `prometheus` (a series' labels).
+    /// `plain-text`, `prometheus` (a series' labels), `binary`, `process` (an embedded stamp).
     pub fn as_str(self) -> &'static str {
         match self {
             ServedShape::Shipstamp => "shipstamp",
@@ -46,6 +50,8 @@ impl ServedShape {
             ServedShape::VersionRevision => "version-revision",
             ServedShape::JsonPointer => "json-pointer",
             ServedShape::PrometheusSeries => "prometheus",
+            ServedShape::Binary => "binary",
+            ServedShape::Process => "process",
             ServedShape::PlainText => "plain-text",
         }
     }

@@ -8,7 +8,7 @@ use shipstamp::Stamp;
 use shipstamp_check::{ProcessInspection, inspect_process, read_stamps_from_file};
 
 use crate::output::{FileDoc, ProcessDoc};
-use crate::{EXIT_DRIFT, EXIT_OK, EXIT_USAGE};
+use crate::{EXIT_DRIFT, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE};
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["path", "pid"])))]
@@ -38,6 +38,9 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
         }
         return Ok(if inspection.restart_needed() {
             EXIT_DRIFT
+        } else if inspection.running.is_empty() {
+            // Without a stamp, which build it runs cannot be said.
+            EXIT_UNDECIDED
         } else {
             EXIT_OK
         });
@@ -137,10 +140,21 @@ fn write_process(out: &mut impl Write, p: &ProcessInspection) -> io::Result<()> 
         ""
     };
     writeln!(out, "process {}: {}{deleted}", p.pid, p.exe_path.display())?;
+    let facts = &p.process;
+    if let Some(started) = facts.started_at {
+        writeln!(out, "  started:  {started}")?;
+    }
+    if p.running.is_empty() {
+        writeln!(
+            out,
+            "  running:  no stamp (an interpreter, or a binary built without shipstamp): which commit it runs cannot be read"
+        )?;
+    }
     for stamp in &p.running {
         writeln!(out, "  running:  {}", one_line(stamp))?;
     }
     match &p.on_disk {
+        None if p.running.is_empty() => {}
         None => writeln!(out, "  on disk:  nothing at {}", p.exe_path.display())?,
         Some(Ok(stamps)) => {
             for stamp in stamps {
@@ -149,10 +163,46 @@ fn write_process(out: &mut impl Write, p: &ProcessInspection) -> io::Result<()> 
         }
         Some(Err(e)) => writeln!(out, "  on disk:  {e}")?,
     }
-    if p.restart_needed() {
+    for library in &facts.replaced_libraries {
         writeln!(
             out,
-            "restart needed: the process runs a different build than the one now on disk"
+            "  library:  {} (replaced or deleted on disk since it started)",
+            library.display()
+        )?;
+    }
+    if let Some(changes) = &facts.source_changes {
+        if changes.count == 0 {
+            writeln!(
+                out,
+                "  source:   {}: nothing changed since it started",
+                changes.repository.display()
+            )?;
+        } else {
+            let more = changes.count.saturating_sub(changes.first.len());
+            writeln!(
+                out,
+                "  source:   {}: {} {} changed since it started, committed or edited: {}{}",
+                changes.repository.display(),
+                changes.count,
+                if changes.count == 1 { "file" } else { "files" },
+                changes.first.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            )?;
+        }
+    }
+    if p.restart_needed() {
+        let why = if p.exe_replaced {
+            "its executable was replaced or deleted on disk"
+        } else if !facts.replaced_libraries.is_empty() {
+            "a library it runs was replaced or deleted on disk"
+        } else {
+            "it runs a different build than the one now on disk"
+        };
+        writeln!(out, "restart needed: {why}")
+    } else if p.running.is_empty() {
+        writeln!(
+            out,
+            "undecided: nothing on disk was replaced under it, but without a stamp its commit cannot be read"
         )
     } else {
         writeln!(

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
-use shipstamp_check::{Commit, ProcessInspection, Status, TargetReport};
+use shipstamp_check::{Commit, ProcessFacts, ProcessInspection, Status, TargetReport};
 
 use crate::present::{display_url, exit_code, label, rank, short};
 use crate::rounds::Cell;
@@ -207,6 +207,48 @@ pub(crate) struct TargetDoc {
     pub(crate) started_at: Option<Timestamp>,
     pub(crate) started_before_ref: bool,
     pub(crate) exe_replaced: Option<bool>,
+    /// For a `pid:` or `pidfile:` target: what Linux tells about the process.
+    pub(crate) process: Option<ProcessDocFacts>,
+}
+
+/// A process as Linux describes it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ProcessDocFacts {
+    pub(crate) pid: u32,
+    pub(crate) exe: String,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) exe_replaced: bool,
+    pub(crate) replaced_libraries: Vec<String>,
+    /// What changed since it started in the repository of its working directory.
+    pub(crate) source_changes: Option<SourceChangesDoc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SourceChangesDoc {
+    pub(crate) repository: String,
+    pub(crate) count: usize,
+    pub(crate) first: Vec<String>,
+}
+
+impl ProcessDocFacts {
+    pub(crate) fn new(p: &ProcessFacts) -> ProcessDocFacts {
+        ProcessDocFacts {
+            pid: p.pid,
+            exe: p.exe.display().to_string(),
+            started_at: p.started_at,
+            exe_replaced: p.exe_replaced,
+            replaced_libraries: p
+                .replaced_libraries
+                .iter()
+                .map(|l| l.display().to_string())
+                .collect(),
+            source_changes: p.source_changes.as_ref().map(|c| SourceChangesDoc {
+                repository: c.repository.display().to_string(),
+                count: c.count,
+                first: c.first.clone(),
+            }),
+        }
+    }
 }
 
 impl TargetDoc {
@@ -232,6 +274,7 @@ impl TargetDoc {
             started_at: r.started_at,
             started_before_ref: r.started_before_ref,
             exe_replaced: r.exe_replaced,
+            process: r.process.as_ref().map(ProcessDocFacts::new),
         }
     }
 }
@@ -250,26 +293,35 @@ pub(crate) struct ProcessDoc<'a> {
     pub(crate) pid: u32,
     pub(crate) exe: &'a std::path::Path,
     pub(crate) exe_replaced: bool,
+    pub(crate) started_at: Option<Timestamp>,
+    /// Empty for a process without a stamp.
     pub(crate) running: &'a [Stamp],
     pub(crate) on_disk: Option<&'a [Stamp]>,
     pub(crate) on_disk_error: Option<String>,
+    pub(crate) replaced_libraries: Vec<String>,
+    pub(crate) source_changes: Option<SourceChangesDoc>,
     pub(crate) restart_needed: bool,
 }
 
 impl<'a> ProcessDoc<'a> {
     pub(crate) fn new(p: &'a ProcessInspection) -> Self {
         let (on_disk, on_disk_error) = match &p.on_disk {
+            None if p.running.is_empty() => (None, None),
             None => (None, Some(format!("nothing at {}", p.exe_path.display()))),
             Some(Ok(stamps)) => (Some(stamps.as_slice()), None),
             Some(Err(e)) => (None, Some(e.to_string())),
         };
+        let facts = ProcessDocFacts::new(&p.process);
         ProcessDoc {
             pid: p.pid,
             exe: &p.exe_path,
             exe_replaced: p.exe_replaced,
+            started_at: p.process.started_at,
             running: &p.running,
             on_disk,
             on_disk_error,
+            replaced_libraries: facts.replaced_libraries,
+            source_changes: facts.source_changes,
             restart_needed: p.restart_needed(),
         }
     }
@@ -352,6 +404,45 @@ pub(crate) mod golden {
             started_at: Some(time("2026-11-23T14:43:30Z")),
             started_before_ref: false,
             exe_replaced: Some(false),
+            process: None,
+        }
+    }
+
+    /// A target that is a process without a stamp.
+    pub(crate) fn process_target() -> TargetDoc {
+        TargetDoc {
+            url: "pidfile:/run/orders-worker.pid".into(),
+            name: Some("worker".into()),
+            service: None,
+            environment: None,
+            status: "stale",
+            reason: Some("/usr/bin/python3.11 carries no stamp; it started 2026-11-22T10:05:00Z, before the ref's commit 50ff558 was made (2026-11-23T14:43:27Z): it cannot be running it, unless it loads code lazily or reloads it".into()),
+            commit: None,
+            commit_subject: None,
+            commit_time: None,
+            shape: None,
+            package: None,
+            version: None,
+            dirty: None,
+            behind: None,
+            ahead: None,
+            merge_base: None,
+            built_at: None,
+            started_at: Some(time("2026-11-22T10:05:00Z")),
+            started_before_ref: true,
+            exe_replaced: Some(false),
+            process: Some(ProcessDocFacts {
+                pid: 4242,
+                exe: "/usr/bin/python3.11".into(),
+                started_at: Some(time("2026-11-22T10:05:00Z")),
+                exe_replaced: false,
+                replaced_libraries: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+                source_changes: Some(SourceChangesDoc {
+                    repository: "/srv/orders-worker".into(),
+                    count: 3,
+                    first: vec!["worker.py".into(), "rules/discounts.py".into(), "settings.toml".into()],
+                }),
+            }),
         }
     }
 
@@ -430,7 +521,7 @@ pub(crate) mod golden {
             schema: CHECK_SCHEMA,
             reference: Some(reference()),
             cells: vec![cell()],
-            targets: vec![target()],
+            targets: vec![target(), process_target()],
             wait: Some(WaitDoc {
                 polls: 3,
                 seconds: 4.5,
@@ -462,9 +553,12 @@ pub(crate) mod golden {
                 pid: 4242,
                 exe: "/srv/orders-api".as_ref(),
                 exe_replaced: true,
+                started_at: Some(time("2026-11-22T10:05:00Z")),
                 running: &stamps,
                 on_disk: None,
                 on_disk_error: Some("nothing at /srv/orders-api".into()),
+                replaced_libraries: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+                source_changes: None,
                 restart_needed: true,
             },
         );

@@ -48,6 +48,31 @@ pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
     if r.exe_replaced == Some(true) {
         notes.push("its executable was replaced on disk: restart pending".into());
     }
+    if let Some(p) = &r.process {
+        match p.replaced_libraries.as_slice() {
+            [] => {}
+            [one] => notes.push(format!(
+                "the library {} was replaced on disk since it started: restart pending",
+                one.display()
+            )),
+            many => notes.push(format!(
+                "{} libraries were replaced on disk since it started ({}): restart pending",
+                many.len(),
+                many.iter().take(3).map(|l| l.display().to_string()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+        if let Some(changes) = p.source_changes.as_ref().filter(|c| c.count > 0) {
+            let more = changes.count.saturating_sub(changes.first.len());
+            notes.push(format!(
+                "{} {} of {} changed since it started, committed or edited: {}{}",
+                changes.count,
+                if changes.count == 1 { "file" } else { "files" },
+                changes.repository.display(),
+                changes.first.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+    }
     notes
 }
 
@@ -102,12 +127,14 @@ pub(crate) fn rank(status: Status) -> u8 {
     match status {
         Status::Diverged => 0,
         Status::Dirty => 1,
+        Status::Stale => 2,
         Status::Behind => 2,
         Status::Ahead => 3,
         Status::Unreachable => 4,
         Status::InvalidResponse => 5,
         Status::UnknownCommit => 6,
-        _ => 7,
+        Status::Unstamped => 7,
+        _ => 8,
     }
 }
 
@@ -115,7 +142,7 @@ pub(crate) fn rank(status: Status) -> u8 {
 pub(crate) fn paint(status: Status, text: &str) -> String {
     let code = match status {
         Status::Match => "32",
-        Status::Behind | Status::Ahead => "33",
+        Status::Behind | Status::Ahead | Status::Stale => "33",
         _ => "31",
     };
     format!("\x1b[{code}m{text}\x1b[0m")

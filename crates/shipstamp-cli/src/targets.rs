@@ -40,12 +40,7 @@ pub(crate) fn read_targets(
     }
     let mut lines: Vec<Line> = Vec::new();
     for url in urls {
-        if !is_http_url(url) {
-            return Err(format!(
-                "{:?} is not an http:// or https:// URL",
-                display_url(url)
-            ));
-        }
+        check_target(url)?;
         lines.push(Line {
             target: Target::new(url),
             at: "the command line".into(),
@@ -139,12 +134,7 @@ pub(crate) fn parse_line(line: &str) -> Result<Option<Target>, String> {
         Some((url, rest)) => (url, rest.trim()),
         None => (line, ""),
     };
-    if !is_http_url(url) {
-        return Err(format!(
-            "{:?} is not an http:// or https:// URL",
-            display_url(url)
-        ));
-    }
+    check_target(url)?;
     let (name, field) = match rest.rsplit_once(char::is_whitespace) {
         Some((name, last)) if last.starts_with("field=") => (name.trim(), Some(last)),
         _ if rest.starts_with("field=") => ("", Some(rest)),
@@ -170,6 +160,27 @@ fn check_pointer(pointer: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "{pointer:?} is not a JSON pointer (one starts with /, e.g. /data/revision)"
+        ))
+    }
+}
+
+/// A target: an `http(s)://` URL, a binary (`file:PATH`, or a path starting with `/` or
+/// `./`), a process (`pid:N`) or a pidfile (`pidfile:PATH`).
+fn check_target(target: &str) -> Result<(), String> {
+    let ok = is_http_url(target)
+        || target.starts_with('/')
+        || target.starts_with("./")
+        || target.strip_prefix("file:").is_some_and(|p| !p.is_empty())
+        || target.strip_prefix("pidfile:").is_some_and(|p| !p.is_empty())
+        || target
+            .strip_prefix("pid:")
+            .is_some_and(|p| p.parse::<u32>().is_ok_and(|pid| pid > 0));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a target: an http:// or https:// URL, file:PATH (or a path starting with / or ./), pid:N or pidfile:PATH",
+            display_url(target)
         ))
     }
 }
@@ -201,6 +212,12 @@ mod tests {
         assert!(parse_line("# comment").unwrap().is_none());
         assert!(parse_line("https://a/v web field=data").is_err());
         assert!(parse_line("a/v").is_err());
+        for local in ["/usr/local/bin/orders", "./target/release/orders", "file:orders", "pid:42", "pidfile:/run/orders.pid"] {
+            assert!(parse_line(local).unwrap().is_some(), "{local}");
+        }
+        for bad in ["pid:", "pid:abc", "pid:0", "pid:-1", "file:", "pidfile:", "orders"] {
+            assert!(parse_line(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -381,7 +381,7 @@ fn targets_file_and_stdin_with_names_and_comments() {
     );
     assert_eq!(code(&out), 64);
     assert!(
-        text(&out).contains(":2: \"not\" is not an http:// or https:// URL"),
+        text(&out).contains(":2: \"not\" is not a target: an http:// or https:// URL"),
         "{}",
         text(&out)
     );

@@ -356,7 +356,7 @@ fn every_mistake_in_a_fleet_file_names_the_file_line_and_key() {
         (
             "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets = [\"orders-1/version\"]\n".into(),
             64,
-            "fleet.toml:5: service.orders.env.production.targets[0]: \"orders-1/version\" is not an http:// or https:// URL",
+            "fleet.toml:5: service.orders.env.production.targets[0]: \"orders-1/version\" is not a target: an http:// or https:// URL",
         ),
         (
             "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets_file = \"missing.txt\"\n".into(),

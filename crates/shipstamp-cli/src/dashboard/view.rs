@@ -329,11 +329,13 @@ fn rank_of(status: &str) -> u8 {
         Status::Unreachable,
         Status::InvalidResponse,
         Status::UnknownCommit,
+        Status::Stale,
+        Status::Unstamped,
         Status::Match,
     ]
     .into_iter()
     .find(|s| s.as_str() == status)
-    .map_or(7, rank)
+    .map_or(8, rank)
 }
 
 #[cfg(test)]

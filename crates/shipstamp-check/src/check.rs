@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::repo::{Commit, Cut, Lookup, Relation, Repo, RepoError, RepoState};
 use crate::process::ProcessFacts;
+use crate::repo::{Commit, Cut, Lookup, Relation, Repo, RepoError, RepoState};
 use crate::served::{Served, ServedShape, parse_served, parse_served_at};
 
 /// A target's status against the ref.
@@ -492,7 +492,10 @@ pub fn is_local_target(target: &str) -> bool {
 
 /// The stamp a binary is judged by: the one of the package its file is named after, else the
 /// first (a binary that links several stamped crates has one stamp each).
-fn main_stamp<'a>(stamps: &'a [shipstamp::Stamp], path: &std::path::Path) -> Option<&'a shipstamp::Stamp> {
+fn main_stamp<'a>(
+    stamps: &'a [shipstamp::Stamp],
+    path: &std::path::Path,
+) -> Option<&'a shipstamp::Stamp> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     stamps
         .iter()
@@ -505,8 +508,10 @@ fn served_from_stamp(
     path: &std::path::Path,
     shape: ServedShape,
 ) -> Result<Served, (Status, String)> {
-    let stamp = main_stamp(stamps, path)
-        .ok_or((Status::InvalidResponse, "no stamp in this binary".to_owned()))?;
+    let stamp = main_stamp(stamps, path).ok_or((
+        Status::InvalidResponse,
+        "no stamp in this binary".to_owned(),
+    ))?;
     let commit = stamp.git.commit.clone().ok_or((
         Status::InvalidResponse,
         format!(
@@ -546,15 +551,22 @@ fn observe_file(path: &std::path::Path) -> Result<Served, (Status, String)> {
 fn observe_process(pid: u32) -> (Result<Served, (Status, String)>, Option<ProcessFacts>) {
     let facts = match crate::process::facts(pid) {
         Ok(facts) => facts,
-        Err(e) => return (Err((Status::Unreachable, format!("process {pid}: {e}"))), None),
+        Err(e) => {
+            return (
+                Err((Status::Unreachable, format!("process {pid}: {e}"))),
+                None,
+            );
+        }
     };
     let image = std::path::PathBuf::from(format!("/proc/{pid}/exe"));
     let outcome = match crate::read_stamps_from_file(&image) {
-        Ok(stamps) => served_from_stamp(&stamps, &facts.exe, ServedShape::Process).map(|s| Served {
-            started_at: facts.started_at,
-            exe_replaced: Some(facts.exe_replaced),
-            ..s
-        }),
+        Ok(stamps) => {
+            served_from_stamp(&stamps, &facts.exe, ServedShape::Process).map(|s| Served {
+                started_at: facts.started_at,
+                exe_replaced: Some(facts.exe_replaced),
+                ..s
+            })
+        }
         Err(e) if e.is_unstamped() || e.is_not_an_executable() => Err((
             Status::Unstamped,
             format!("{} carries no stamp", facts.exe.display()),
@@ -566,8 +578,12 @@ fn observe_process(pid: u32) -> (Result<Served, (Status, String)>, Option<Proces
 
 /// The process id in a pidfile, read again on every round (a restart writes a new one).
 fn read_pidfile(path: &std::path::Path) -> Result<u32, (Status, String)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| (Status::Unreachable, format!("pidfile {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        (
+            Status::Unreachable,
+            format!("pidfile {}: {e}", path.display()),
+        )
+    })?;
     let first = text.lines().next().unwrap_or("").trim();
     match first.parse::<u32>() {
         Ok(pid) if pid > 0 => Ok(pid),
@@ -733,9 +749,13 @@ impl Checker {
                         reference,
                         &self.options,
                     ),
-                    Err((Status::Unstamped, why)) => {
-                        judge_unstamped(&o.url, o.name.as_deref(), o.process.as_ref(), why, reference)
-                    }
+                    Err((Status::Unstamped, why)) => judge_unstamped(
+                        &o.url,
+                        o.name.as_deref(),
+                        o.process.as_ref(),
+                        why,
+                        reference,
+                    ),
                     Err((status, why)) => {
                         TargetReport::failed(&o.url, o.name.as_deref(), *status, why.clone())
                     }

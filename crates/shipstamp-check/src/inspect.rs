@@ -198,8 +198,8 @@ pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
         Err(e) if e.is_unstamped() || e.is_not_an_executable() => Vec::new(),
         Err(e) => return Err(e),
     };
-    let on_disk = (!running.is_empty() && process.exe.exists())
-        .then(|| read_stamps_from_file(&process.exe));
+    let on_disk =
+        (!running.is_empty() && process.exe.exists()).then(|| read_stamps_from_file(&process.exe));
     Ok(ProcessInspection {
         pid,
         exe_path: process.exe.clone(),

@@ -132,7 +132,9 @@ pub(crate) fn start_time(pid: u32) -> Option<Timestamp> {
         .ok()?
         .as_secs_f64();
     let running_for = (uptime - start_ticks / USER_HZ).max(0.0);
-    Some(Timestamp::from_unix_seconds((now - running_for).floor() as i64))
+    Some(Timestamp::from_unix_seconds(
+        (now - running_for).floor() as i64
+    ))
 }
 
 /// Files mapped into `pid` whose file on disk has been replaced or deleted since: shared
@@ -189,7 +191,11 @@ mod tests {
         let facts = facts(pid).unwrap();
         assert_eq!(facts.exe, std::env::current_exe().unwrap());
         assert!(!facts.exe_replaced);
-        assert!(facts.replaced_libraries.is_empty(), "{:?}", facts.replaced_libraries);
+        assert!(
+            facts.replaced_libraries.is_empty(),
+            "{:?}",
+            facts.replaced_libraries
+        );
         let started = facts.started_at.unwrap().unix_seconds();
         let now = Timestamp::now().unix_seconds();
         assert!(started <= now && now - started < 3600, "{started}");

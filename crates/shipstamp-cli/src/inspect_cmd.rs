@@ -186,7 +186,11 @@ fn write_process(out: &mut impl Write, p: &ProcessInspection) -> io::Result<()> 
                 changes.count,
                 if changes.count == 1 { "file" } else { "files" },
                 changes.first.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             )?;
         }
     }

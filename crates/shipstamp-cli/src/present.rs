@@ -58,7 +58,11 @@ pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
             many => notes.push(format!(
                 "{} libraries were replaced on disk since it started ({}): restart pending",
                 many.len(),
-                many.iter().take(3).map(|l| l.display().to_string()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .take(3)
+                    .map(|l| l.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
         if let Some(changes) = p.source_changes.as_ref().filter(|c| c.count > 0) {
@@ -69,7 +73,11 @@ pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
                 if changes.count == 1 { "file" } else { "files" },
                 changes.repository.display(),
                 changes.first.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ));
         }
     }

@@ -171,7 +171,9 @@ fn check_target(target: &str) -> Result<(), String> {
         || target.starts_with('/')
         || target.starts_with("./")
         || target.strip_prefix("file:").is_some_and(|p| !p.is_empty())
-        || target.strip_prefix("pidfile:").is_some_and(|p| !p.is_empty())
+        || target
+            .strip_prefix("pidfile:")
+            .is_some_and(|p| !p.is_empty())
         || target
             .strip_prefix("pid:")
             .is_some_and(|p| p.parse::<u32>().is_ok_and(|pid| pid > 0));
@@ -212,10 +214,18 @@ mod tests {
         assert!(parse_line("# comment").unwrap().is_none());
         assert!(parse_line("https://a/v web field=data").is_err());
         assert!(parse_line("a/v").is_err());
-        for local in ["/usr/local/bin/orders", "./target/release/orders", "file:orders", "pid:42", "pidfile:/run/orders.pid"] {
+        for local in [
+            "/usr/local/bin/orders",
+            "./target/release/orders",
+            "file:orders",
+            "pid:42",
+            "pidfile:/run/orders.pid",
+        ] {
             assert!(parse_line(local).unwrap().is_some(), "{local}");
         }
-        for bad in ["pid:", "pid:abc", "pid:0", "pid:-1", "file:", "pidfile:", "orders"] {
+        for bad in [
+            "pid:", "pid:abc", "pid:0", "pid:-1", "file:", "pidfile:", "orders",
+        ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }
     }

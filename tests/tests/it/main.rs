@@ -15,6 +15,7 @@ mod freshness;
 mod git_use;
 mod inspect;
 mod kubernetes;
+mod processes;
 mod prometheus_source;
 mod schema;
 mod util;

@@ -20,8 +20,16 @@ pub(crate) struct InspectArgs {
     #[arg(long, value_name = "PID")]
     pid: Option<u32>,
     /// Print one JSON document instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["oci_labels", "dd_env"])]
     json: bool,
+    /// Print the binary's OCI image labels as KEY=VALUE lines (org.opencontainers.image.revision,
+    /// .version, .created, .source), for `docker build --label` or `buildah config --label`.
+    #[arg(long, conflicts_with_all = ["pid", "dd_env"])]
+    oci_labels: bool,
+    /// Print the binary's Datadog unified service tags as KEY=VALUE lines (DD_VERSION,
+    /// DD_GIT_COMMIT_SHA, DD_GIT_REPOSITORY_URL), for an environment file.
+    #[arg(long, conflicts_with = "pid")]
+    dd_env: bool,
 }
 
 pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8> {
@@ -52,6 +60,19 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
     };
     let stamps =
         read_stamps_from_file(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if args.oci_labels || args.dd_env {
+        let stamp = main_stamp(&stamps, path);
+        let pairs = if args.oci_labels {
+            stamp.oci_labels()
+        } else {
+            stamp.datadog_env()
+        };
+        for (key, value) in pairs {
+            // One line each: a value with a line break (never seen in a stamp) is cut there.
+            writeln!(out, "{key}={}", value.lines().next().unwrap_or(""))?;
+        }
+        return Ok(EXIT_OK);
+    }
     if args.json {
         let doc = FileDoc {
             path,
@@ -71,6 +92,16 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The stamp of the binary's own package (named like the file), else the first: a binary that
+/// links several stamped crates carries one stamp each.
+fn main_stamp<'a>(stamps: &'a [Stamp], path: &std::path::Path) -> &'a Stamp {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    stamps
+        .iter()
+        .find(|s| s.package.name == name)
+        .unwrap_or(&stamps[0])
 }
 
 fn or_unknown(v: Option<&str>) -> &str {

@@ -53,6 +53,11 @@
 //! |-----------|---------|--------------|
 //! | `tracing` | off     | [`Stamp::log_startup`] logs through `tracing` when a subscriber is installed |
 //! | `log`     | off     | [`Stamp::log_startup`] logs through `log` when a logger is installed |
+//! | `opentelemetry` | off | [`Stamp::otel_resource`]: the build as an OpenTelemetry SDK `Resource` (semantic conventions 1.44.0) |
+//!
+//! Without any feature: [`Stamp::otel_attributes`] (the same pairs, without the SDK),
+//! [`Stamp::release_name`] (Sentry's `release`), [`Stamp::datadog_env`] and
+//! [`Stamp::oci_labels`].
 //!
 //! # The `shipstamp/v1` document
 //!
@@ -73,6 +78,7 @@
 // itself has no unsafe code.
 #![forbid(unsafe_code)]
 
+mod conventions;
 mod embed;
 mod endpoint;
 mod error;
@@ -81,6 +87,7 @@ mod report;
 mod stamp;
 mod time;
 
+pub use conventions::OTEL_SCHEMA_URL;
 pub use embed::{SECTION_ELF, SECTION_MACH_O, SECTION_PE, stamps_in_section};
 pub use endpoint::{Shape, VersionEndpoint};
 pub use error::Error;

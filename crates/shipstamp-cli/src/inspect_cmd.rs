@@ -145,6 +145,7 @@ fn write_details(out: &mut impl Write, stamp: &Stamp) -> io::Result<()> {
         Some(shipstamp::GitSource::Git) => "the git repository",
         Some(shipstamp::GitSource::Env) => "an environment variable",
         Some(shipstamp::GitSource::CargoVcsInfo) => ".cargo_vcs_info.json",
+        Some(shipstamp::GitSource::Vergen) => "vergen's build script",
         _ => "nowhere (unknown)",
     };
     writeln!(out, "  git facts  from {source}")

@@ -68,6 +68,8 @@ pub fn stamps_in_section(section: &[u8]) -> Result<Vec<Stamp>, Error> {
 pub mod __private {
     use super::*;
 
+    pub use crate::vergen::{VergenVars, utf8, vergen_json, vergen_json_len};
+
     pub const fn record_len(json: &str) -> usize {
         HEADER_LEN + json.len()
     }

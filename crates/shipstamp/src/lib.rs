@@ -86,6 +86,7 @@ mod process;
 mod report;
 mod stamp;
 mod time;
+mod vergen;
 
 pub use conventions::OTEL_SCHEMA_URL;
 pub use embed::{SECTION_ELF, SECTION_MACH_O, SECTION_PE, stamps_in_section};
@@ -112,7 +113,64 @@ macro_rules! stamp {
             "shipstamp: no build stamp for this crate. Add `fn main() { shipstamp_build::stamp(); }` \
              to its build.rs and `shipstamp-build` to its [build-dependencies]"
         );
-        const SHIPSTAMP_LEN: usize = $crate::__private::record_len(SHIPSTAMP_JSON);
+        $crate::__embed_stamp!(SHIPSTAMP_JSON)
+    }};
+}
+
+/// The [`Stamp`] of the crate this is written in, from the `VERGEN_*` variables its vergen
+/// build script sets (vergen 8 to 10; `vergen-gitcl`, `vergen-git2` or `vergen-gix`), as
+/// `&'static Stamp` with `git.source = "vergen"`.
+///
+/// For services that keep vergen for now: everything downstream of [`stamp!()`] works the
+/// same (`/version`, [`Stamp::log_startup`], `build_info`, the embedded section that
+/// `shipstamp inspect` reads). It reads `VERGEN_GIT_SHA`, `VERGEN_GIT_DIRTY`,
+/// `VERGEN_GIT_BRANCH`, `VERGEN_GIT_DESCRIBE`, `VERGEN_GIT_COMMIT_TIMESTAMP`,
+/// `VERGEN_BUILD_TIMESTAMP`, `VERGEN_CARGO_TARGET_TRIPLE` and `VERGEN_RUSTC_SEMVER`, whichever
+/// are present. A missing variable, and vergen's `VERGEN_IDEMPOTENT_OUTPUT` placeholder, is
+/// `null`, never a commit. vergen does not record the cargo profile, so `build.profile` is
+/// `null`.
+///
+/// The stamp is only as fresh as vergen keeps its variables: `shipstamp-build` reruns on
+/// every commit, checkout and edit; see the README's migration section.
+///
+/// ```
+/// // build.rs runs vergen_gitcl::Emitter with Gitcl::all_git(), BuildBuilder::all_build() …
+/// let stamp: &'static shipstamp::Stamp = shipstamp::stamp_from_vergen!();
+/// stamp.log_startup();
+/// # assert_eq!(stamp.package.name, "shipstamp");
+/// ```
+#[macro_export]
+macro_rules! stamp_from_vergen {
+    () => {{
+        const SHIPSTAMP_VERGEN: $crate::__private::VergenVars = $crate::__private::VergenVars {
+            package_name: ::core::env!("CARGO_PKG_NAME"),
+            package_version: ::core::env!("CARGO_PKG_VERSION"),
+            package_repository: ::core::env!("CARGO_PKG_REPOSITORY"),
+            git_sha: ::core::option_env!("VERGEN_GIT_SHA"),
+            git_dirty: ::core::option_env!("VERGEN_GIT_DIRTY"),
+            git_branch: ::core::option_env!("VERGEN_GIT_BRANCH"),
+            git_describe: ::core::option_env!("VERGEN_GIT_DESCRIBE"),
+            git_commit_timestamp: ::core::option_env!("VERGEN_GIT_COMMIT_TIMESTAMP"),
+            build_timestamp: ::core::option_env!("VERGEN_BUILD_TIMESTAMP"),
+            cargo_target_triple: ::core::option_env!("VERGEN_CARGO_TARGET_TRIPLE"),
+            rustc_semver: ::core::option_env!("VERGEN_RUSTC_SEMVER"),
+        };
+        const SHIPSTAMP_JSON_LEN: usize = $crate::__private::vergen_json_len(&SHIPSTAMP_VERGEN);
+        const SHIPSTAMP_JSON_BYTES: [u8; SHIPSTAMP_JSON_LEN] =
+            $crate::__private::vergen_json(&SHIPSTAMP_VERGEN);
+        const SHIPSTAMP_JSON: &::core::primitive::str =
+            $crate::__private::utf8(&SHIPSTAMP_JSON_BYTES);
+        $crate::__embed_stamp!(SHIPSTAMP_JSON)
+    }};
+}
+
+/// Embeds one `shipstamp/v1` document (a `const &str`) as a record in the shipstamp link
+/// section and returns its parsed, live `&'static Stamp`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_stamp {
+    ($json:expr) => {{
+        const SHIPSTAMP_LEN: usize = $crate::__private::record_len($json);
         #[cfg_attr(
             any(
                 target_os = "linux",
@@ -129,7 +187,7 @@ macro_rules! stamp {
         #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__shipstamp"))]
         #[cfg_attr(windows, unsafe(link_section = ".shpstmp"))]
         #[used]
-        static SHIPSTAMP_RECORD: [u8; SHIPSTAMP_LEN] = $crate::__private::record(SHIPSTAMP_JSON);
+        static SHIPSTAMP_RECORD: [u8; SHIPSTAMP_LEN] = $crate::__private::record($json);
         static SHIPSTAMP: $crate::__private::EmbeddedStamp = $crate::__private::EmbeddedStamp::new(
             &SHIPSTAMP_RECORD,
             ::core::env!("CARGO_PKG_NAME"),

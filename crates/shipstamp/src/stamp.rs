@@ -85,6 +85,9 @@ pub enum GitSource {
     Env,
     /// `.cargo_vcs_info.json`, written by `cargo package` (`"cargo-vcs-info"`).
     CargoVcsInfo,
+    /// A vergen build script's `VERGEN_*` variables, through
+    /// [`stamp_from_vergen!()`](crate::stamp_from_vergen!) (`"vergen"`).
+    Vergen,
 }
 
 /// How the binary was built.

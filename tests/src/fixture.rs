@@ -35,6 +35,9 @@ const READ_VARS: &[&str] = &[
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
+    // vergen's own switches, for the fixtures that run vergen.
+    "VERGEN_IDEMPOTENT",
+    "VERGEN_DEFAULT_ON_ERROR",
 ];
 
 /// A small service crate, written the way a user writes one: a one-line `build.rs` and a
@@ -131,6 +134,37 @@ impl Fixture {
         std::fs::write(
             dir.join("src/main.rs"),
             include_str!("../../examples/axum-service/src/main.rs"),
+        )
+        .expect("write main.rs");
+        fixture
+    }
+
+    /// Writes `examples/vergen-service` (its vergen `build.rs` and its `main.rs`, as they are in
+    /// this workspace) into `dir` as the package `name`: a service that keeps vergen and reads
+    /// it through `stamp_from_vergen!()`.
+    pub fn write_vergen_service(dir: &Path, name: &str) -> Fixture {
+        let fixture = Fixture::write_axum_service(dir, name);
+        let manifest_path = dir.join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest_path).expect("manifest");
+        let (head, tail) = manifest
+            .split_once("[build-dependencies]\n")
+            .expect("build-dependencies");
+        let (_shipstamp_build, tail) = tail.split_once('\n').expect("one line");
+        // Pinned as in the example (and so in the workspace's Cargo.lock, which fixtures copy).
+        let manifest = format!(
+            "{head}[build-dependencies]\n\
+             vergen-gitcl = {{ version = \"=10.0.1\", features = [\"build\", \"cargo\", \"rustc\"] }}\n\
+             vergen = \"=10.0.1\"\nvergen-lib = \"=10.0.1\"\n{tail}"
+        );
+        std::fs::write(&manifest_path, manifest).expect("write manifest");
+        std::fs::write(
+            dir.join("build.rs"),
+            include_str!("../../examples/vergen-service/build.rs"),
+        )
+        .expect("write build.rs");
+        std::fs::write(
+            dir.join("src/main.rs"),
+            include_str!("../../examples/vergen-service/src/main.rs"),
         )
         .expect("write main.rs");
         fixture

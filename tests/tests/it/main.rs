@@ -20,3 +20,4 @@ mod processes;
 mod prometheus_source;
 mod schema;
 mod util;
+mod vergen;

@@ -1,0 +1,31 @@
+//! A small axum service whose `build.rs` runs vergen, not `shipstamp-build`: the same
+//! `/version`, `/metrics`, `X-Build-Commit` and startup line through `stamp_from_vergen!()`.
+//!
+//! ```sh
+//! cargo run -p example-vergen-service        # listens on LISTEN_ADDR, default 127.0.0.1:3000
+//! curl -s localhost:3000/version
+//! ```
+
+use axum::Router;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let stamp = shipstamp::stamp_from_vergen!();
+    stamp.log_startup();
+
+    let app = Router::new()
+        .route("/", get(|| async { "hello from example-vergen-service\n" }))
+        .merge(shipstamp_axum::router(stamp))
+        .route("/metrics", shipstamp_axum::build_info(stamp))
+        .layer(shipstamp_axum::commit_header(stamp));
+
+    let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,9 +1,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The environment variables shipstamp-build reads; cleared for fixture builds so the
-/// machine's own CI variables cannot leak into a test.
-const READ_VARS: &[&str] = &[
+/// The environment variables shipstamp-build (and vergen) read; cleared for fixture builds so
+/// the machine's own CI variables cannot leak into a test.
+pub const BUILD_INPUT_VARS: &[&str] = &[
     "SHIPSTAMP_GIT_COMMIT",
     "SHIPSTAMP_GIT_DIRTY",
     "SHIPSTAMP_GIT_BRANCH",
@@ -185,7 +185,7 @@ impl Fixture {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(&self.dir).args(["build", "-v"]);
-        for var in READ_VARS {
+        for var in BUILD_INPUT_VARS {
             cmd.env_remove(var);
         }
         cmd.env("CARGO_TARGET_DIR", &self.target_dir)

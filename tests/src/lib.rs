@@ -25,7 +25,7 @@ mod stub;
 pub use axum_server::serve_axum;
 pub use big_fleet::BigFleet;
 pub use browser::{Browser, Page};
-pub use fixture::{Build, Fixture};
+pub use fixture::{BUILD_INPUT_VARS, Build, Fixture};
 pub use git_shim::GitShim;
 pub use http::{HttpResponse, request, request_with};
 pub use prometheus::{PrometheusServer, percent_encode};

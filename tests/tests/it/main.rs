@@ -2,6 +2,7 @@
 //! the example services, real servers on loopback, the real binaries.
 
 mod check;
+mod containers;
 mod conventions;
 mod dashboard;
 mod dns;

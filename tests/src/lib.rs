@@ -32,3 +32,17 @@ pub use prometheus::{PrometheusServer, percent_encode};
 pub use repo::{TempRepo, git};
 pub use service::{Service, spawn_fresh_binary, workspace_binary};
 pub use stub::{Reply, StubServer};
+
+// Every other README's Rust examples compile too.
+#[cfg(doctest)]
+#[doc = include_str!("../../crates/shipstamp-build/README.md")]
+mod build_readme {}
+#[cfg(doctest)]
+#[doc = include_str!("../../integrations/shipstamp-axum/README.md")]
+mod axum_readme {}
+#[cfg(doctest)]
+#[doc = include_str!("../../integrations/shipstamp-actix/README.md")]
+mod actix_readme {}
+#[cfg(doctest)]
+#[doc = include_str!("../../integrations/prometheus/README.md")]
+mod prometheus_readme {}

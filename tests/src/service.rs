@@ -105,6 +105,25 @@ impl Service {
 }
 
 impl Service {
+    /// Sends SIGTERM (as `docker stop`, Kubernetes and systemd do) and waits up to `within`
+    /// for the process to exit; `None` if it is still running then (it is then killed).
+    pub fn terminate(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) with a pid this Service owns and has not yet reaped.
+        #[allow(unsafe_code)]
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM to {pid}");
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
     /// Stops the process now (as a crash or a `kill -9` would).
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -4,7 +4,7 @@ use shipstamp_tests::{Service, request, workspace_binary};
 
 /// `profile`: as the startup line writes it (vergen does not record the profile).
 fn check_example(package: &str, profile: &str) {
-    let service = Service::start(&workspace_binary(package, package), &[]);
+    let mut service = Service::start(&workspace_binary(package, package), &[]);
     let startup = service
         .startup
         .iter()
@@ -50,6 +50,14 @@ fn check_example(package: &str, profile: &str) {
             .contains(&format!("{prefix}_build_info{{package=\"{package}\"")),
         "{}",
         metrics.text()
+    );
+
+    // In a container the service is PID 1, where an unhandled SIGTERM is ignored: `docker
+    // stop` and Kubernetes would wait out their grace period, then kill it.
+    let status = service.terminate(std::time::Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{package} stops cleanly on SIGTERM: {status:?}"
     );
 }
 

@@ -15,6 +15,9 @@ pub enum Reply {
     Status(u16, &'static str),
     /// Accepts the request and never answers.
     Hang,
+    /// Reads the request and closes the connection without a word (a crashing worker, a
+    /// proxy dropping it).
+    Close,
     /// `200` with a body of this many bytes, streamed.
     Huge(u64),
     /// A `302` to itself, forever.
@@ -154,6 +157,7 @@ fn respond(mut conn: TcpStream, path: &str, reply: Reply) {
             std::thread::sleep(Duration::from_secs(60));
             Ok(())
         }
+        Reply::Close => Ok(()),
         Reply::Huge(len) => {
             let chunk = vec![b'a'; 64 * 1024];
             let mut sent = 0;

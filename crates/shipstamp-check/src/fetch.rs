@@ -179,6 +179,13 @@ fn classify(e: ureq::Error) -> FetchError {
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             FetchError::Unreachable("timed out".into())
         }
+        // Also where a TLS handshake is cut off.
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            FetchError::Unreachable("the server closed the connection without an answer".into())
+        }
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+            FetchError::Unreachable("connection reset by the server".into())
+        }
         // What comes back is not a TLS record: most often a plain HTTP server. (rustls' error
         // arrives inside an I/O error or on its own, depending on where the handshake fails.)
         E::Io(io) if is_not_tls(io.get_ref()) => not_tls(),
@@ -227,6 +234,10 @@ mod tests {
             (
                 ureq::Error::Io(Error::from(ErrorKind::TimedOut)),
                 FetchError::Unreachable("timed out".into()),
+            ),
+            (
+                ureq::Error::Io(Error::from(ErrorKind::ConnectionReset)),
+                FetchError::Unreachable("connection reset by the server".into()),
             ),
             (
                 ureq::Error::TooManyRedirects,

@@ -2,26 +2,12 @@
 //! history made in the test, one status at a time, then every kind of bad input.
 
 use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use shipstamp_tests::{Reply, StubServer, TempRepo};
 
-use crate::util::{cli, code, text};
-
-fn run(repo: &TempRepo, args: &[&str]) -> Output {
-    Command::new(cli())
-        .arg("check")
-        .args(args)
-        .arg("--repo")
-        .arg(repo.path())
-        .output()
-        .expect("runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
-}
+use crate::util::{check_in, cli, code, json, text};
 
 fn stamp_doc(commit: &str, dirty: bool, started_at: &str, exe_replaced: bool) -> Reply {
     Reply::Ok(
@@ -111,7 +97,7 @@ fn each_status_with_its_counts_and_exit_code() {
     ]);
     let url = |p: &str| server.url(p);
 
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -126,7 +112,7 @@ fn each_status_with_its_counts_and_exit_code() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(text(&out).contains("5 targets, 5 match"), "{}", text(&out));
 
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -165,7 +151,7 @@ fn each_status_with_its_counts_and_exit_code() {
     assert_eq!(t[5]["started_before_ref"], true);
     assert_eq!(t[5]["exe_replaced"], true);
 
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -191,17 +177,20 @@ fn each_status_with_its_counts_and_exit_code() {
     assert!(human.contains("restart pending"), "{human}");
     assert!(!human.contains("\x1b["), "no colour when not a terminal");
 
-    let out = run(&h.repo, &["--ref", "main", "--allow-dirty", &url("/dirty")]);
+    let out = check_in(&h.repo, &["--ref", "main", "--allow-dirty", &url("/dirty")]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     // Other ways to name the ref: a short id, a tag, HEAD.
     h.repo.git(&["tag", "v1", &h.c2]);
     for r in [&h.c2[..8], "v1"] {
-        let out = run(&h.repo, &["--ref", r, &url("/behind")]);
+        let out = check_in(&h.repo, &["--ref", r, &url("/behind")]);
         assert_eq!(code(&out), 0, "--ref {r}: {}", text(&out));
     }
-    assert_eq!(code(&run(&h.repo, &["--ref", "HEAD", &url("/match")])), 0);
+    assert_eq!(
+        code(&check_in(&h.repo, &["--ref", "HEAD", &url("/match")])),
+        0
+    );
 
-    let out = run(&h.repo, &["--ref", "main", &url("/unknown")]);
+    let out = check_in(&h.repo, &["--ref", "main", &url("/unknown")]);
     assert_eq!(code(&out), 2, "undecided only: {}", text(&out));
 }
 
@@ -230,6 +219,7 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
         ),
         ("/huge", Reply::Huge(100 * 1024 * 1024)),
         ("/hang", Reply::Hang),
+        ("/close", Reply::Close),
         ("/loop", Reply::RedirectToSelf),
         ("/empty", Reply::Ok("text/plain", Vec::new())),
         (
@@ -252,6 +242,11 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
         ),
         (server.url("/hang"), "unreachable", "timed out"),
         (
+            server.url("/close"),
+            "unreachable",
+            "closed the connection without an answer",
+        ),
+        (
             server.url("/loop"),
             "invalid-response",
             "too many redirects",
@@ -267,7 +262,7 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
     ];
     let mut args: Vec<&str> = vec!["--ref", "main", "--json", "--timeout", "2s"];
     args.extend(cases.iter().map(|(u, ..)| u.as_str()));
-    let out = run(&h.repo, &args);
+    let out = check_in(&h.repo, &args);
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert!(!text(&out).contains("panicked"));
     let doc = json(&out);
@@ -294,7 +289,7 @@ fn bad_arguments_refs_and_repositories() {
         ),
         (vec!["--ref", "--all", v.as_str()], "unexpected argument"),
     ] {
-        let out = run(&h.repo, &args);
+        let out = check_in(&h.repo, &args);
         assert!(matches!(code(&out), 2 | 64), "{args:?}: {}", text(&out));
         assert!(text(&out).contains(reason), "{args:?}: {}", text(&out));
     }
@@ -323,7 +318,7 @@ fn bad_arguments_refs_and_repositories() {
         vec!["--ref", "main", "--consecutive", "0", v.as_str()],
         vec!["--ref", "main", "--targets", "/no/such/file"],
     ] {
-        let out = run(&h.repo, &args);
+        let out = check_in(&h.repo, &args);
         assert_eq!(code(&out), 64, "{args:?}: {}", text(&out));
         assert!(!text(&out).contains("panicked"));
     }
@@ -340,7 +335,7 @@ fn targets_file_and_stdin_with_names_and_comments() {
     );
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &list).unwrap();
-    let out = run(
+    let out = check_in(
         &h.repo,
         &["--ref", "main", "--targets", file.path().to_str().unwrap()],
     );
@@ -375,7 +370,7 @@ fn targets_file_and_stdin_with_names_and_comments() {
     assert_eq!(doc["targets"][1]["status"], "behind");
 
     std::fs::write(file.path(), "http://ok/version\nnot a url\n").unwrap();
-    let out = run(
+    let out = check_in(
         &h.repo,
         &["--ref", "main", "--targets", file.path().to_str().unwrap()],
     );
@@ -399,7 +394,7 @@ fn wait_until_the_rollout_lands_or_stop_early() {
         ("/diverged", doc(&h.s1)),
         ("/stuck", doc(&h.c2)),
     ]);
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -420,7 +415,7 @@ fn wait_until_the_rollout_lands_or_stop_early() {
         text(&out)
     );
 
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -443,7 +438,7 @@ fn wait_until_the_rollout_lands_or_stop_early() {
         (Some(1), Some(true))
     );
 
-    let out = run(
+    let out = check_in(
         &h.repo,
         &[
             "--ref",
@@ -572,7 +567,7 @@ fn shallow_clones_say_what_they_cannot_know() {
         ("/side", doc(&s1)),
         ("/m", doc(&m)),
     ]);
-    let out = run(
+    let out = check_in(
         &clone,
         &[
             "--ref",
@@ -614,7 +609,7 @@ fn shallow_clones_say_what_they_cannot_know() {
     );
     assert_eq!(t[3]["status"], "match");
     assert_eq!(code(&out), 1, "behind is drift: {}", text(&out));
-    let human = text(&run(&clone, &["--ref", "main", &server.url("/cut")]));
+    let human = text(&check_in(&clone, &["--ref", "main", &server.url("/cut")]));
     assert!(
         human.contains("behind ") && human.contains("--deepen"),
         "{human}"
@@ -622,7 +617,7 @@ fn shallow_clones_say_what_they_cannot_know() {
 
     // After a full fetch, the same targets get their real counts.
     clone.git(&["fetch", "-q", "--unshallow", "origin", "main"]);
-    let out = run(
+    let out = check_in(
         &clone,
         &[
             "--ref",

@@ -97,6 +97,99 @@ fn each_address_is_its_own_instance_with_the_host_header_kept() {
     }
 }
 
+/// The server name a TLS client asks for in its ClientHello (SNI), read off the wire.
+fn server_name_in_client_hello(hello: &[u8]) -> Option<String> {
+    let u16_at =
+        |i: usize| Some(usize::from(*hello.get(i)?) << 8 | usize::from(*hello.get(i + 1)?));
+    // A handshake record holding a ClientHello: the record header (5), the handshake header
+    // (4), the version (2) and the random (32), then the session id, ciphers and compression.
+    if hello.first() != Some(&0x16) || hello.get(5) != Some(&0x01) {
+        return None;
+    }
+    let mut i = 5 + 4 + 2 + 32;
+    i += 1 + usize::from(*hello.get(i)?);
+    i += 2 + u16_at(i)?;
+    i += 1 + usize::from(*hello.get(i)?);
+    let end = i + 2 + u16_at(i)?;
+    i += 2;
+    while i + 4 <= end {
+        let (kind, len) = (u16_at(i)?, u16_at(i + 2)?);
+        if kind == 0 {
+            // server_name: the list's length (2), the name's type (1, host_name = 0), its length (2).
+            let name_len = u16_at(i + 4 + 3)?;
+            let name = hello.get(i + 4 + 5..i + 4 + 5 + name_len)?;
+            return String::from_utf8(name.to_vec()).ok();
+        }
+        i += 4 + len;
+    }
+    None
+}
+
+#[test]
+fn https_instances_keep_the_tls_server_name() {
+    let repo = TempRepo::new();
+    repo.commit_all("one");
+    let port = shared_port();
+    // Two "instances" that read the ClientHello, note the name it asks for, and hang up.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for i in [2u8, 3] {
+        let listener =
+            std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, i], port))).unwrap();
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let mut hello = vec![0; 16 * 1024];
+            let mut read = 0;
+            // The ClientHello fits one record; read until its declared length is in.
+            while read < 5 || read < 5 + (usize::from(hello[3]) << 8 | usize::from(hello[4])) {
+                match std::io::Read::read(&mut conn, &mut hello[read..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read += n,
+                }
+            }
+            seen.lock()
+                .unwrap()
+                .push((i, server_name_in_client_hello(&hello[..read])));
+        });
+    }
+    let url = format!("https://orders.test:{port}/version");
+    let out = Command::new(cli())
+        .args(["check", "--ref", "main", "--each-address", &url])
+        .arg(format!("--resolve=orders.test:{port}:127.0.0.2,127.0.0.3"))
+        .arg("--repo")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&out),
+        2,
+        "no instance finished the handshake: {}",
+        text(&out)
+    );
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (2, Some("orders.test".to_owned())),
+            (3, Some("orders.test".to_owned()))
+        ],
+        "each address was asked for the name, not the address: {}",
+        text(&out)
+    );
+    for instance in ["orders.test@127.0.0.2", "orders.test@127.0.0.3"] {
+        assert!(
+            text(&out)
+                .lines()
+                .any(|l| l.starts_with("unreachable") && l.contains(instance)),
+            "{instance}: {}",
+            text(&out)
+        );
+    }
+}
+
 #[test]
 fn localhost_is_every_address_the_system_gives_it() {
     let (repo, old, new) = history();

@@ -2,26 +2,12 @@
 //! misbehaving servers, and secrets in URLs, through the real CLI and servers on loopback.
 
 use std::io::Write as _;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use shipstamp_tests::{Reply, StubServer, TempRepo};
 
-use crate::util::{cli, code, stderr, stdout, text};
-
-fn check(repo: &TempRepo, args: &[&str]) -> Output {
-    Command::new(cli())
-        .arg("check")
-        .args(args)
-        .arg("--repo")
-        .arg(repo.path())
-        .output()
-        .expect("runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
-}
+use crate::util::{check_in, cli, code, json, stderr, stdout, text};
 
 fn body(doc: String) -> Reply {
     Reply::Ok("application/json", doc.into_bytes())
@@ -61,7 +47,7 @@ fn a_dirty_spring_build_is_dirty_never_match() {
             )),
         ),
     ]);
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--json", &server.url("/full-dirty")],
     );
@@ -79,12 +65,12 @@ fn a_dirty_spring_build_is_dirty_never_match() {
         (t["package"].as_str(), t["version"].as_str()),
         (Some("orders"), Some("1.4.2"))
     );
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--json", &server.url("/simple-dirty")],
     );
     assert_eq!(json(&out)["targets"][0]["status"], "dirty");
-    let out = check(&repo, &["--ref", "main", &server.url("/full-clean")]);
+    let out = check_in(&repo, &["--ref", "main", &server.url("/full-clean")]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(stdout(&out).contains("orders 1.4.2"), "{}", text(&out));
 }
@@ -132,7 +118,7 @@ fn every_shape_and_any_shape_with_field() {
             ),
         ),
     ]);
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -188,10 +174,10 @@ fn every_shape_and_any_shape_with_field() {
     assert_eq!(got, want, "{doc}");
 
     // A document in no known shape: the message names --field; with it, any document.
-    let out = check(&repo, &["--ref", "main", &server.url("/custom")]);
+    let out = check_in(&repo, &["--ref", "main", &server.url("/custom")]);
     assert_eq!(code(&out), 2);
     assert!(text(&out).contains("--field"), "{}", text(&out));
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -202,7 +188,7 @@ fn every_shape_and_any_shape_with_field() {
         ],
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--field", "/nope", &server.url("/custom")],
     );
@@ -219,7 +205,7 @@ fn every_shape_and_any_shape_with_field() {
         ),
     )
     .expect("targets");
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -239,7 +225,7 @@ fn every_shape_and_any_shape_with_field() {
         head.as_str(),
         "abbreviated, resolved"
     );
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -286,7 +272,7 @@ fn compressed_bodies_and_byte_order_marks() {
             Reply::Encoded("gzip", b"\x1f\x8b\x08 not gzip".to_vec()),
         ),
     ]);
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -299,7 +285,7 @@ fn compressed_bodies_and_byte_order_marks() {
         ],
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -350,7 +336,7 @@ fn small_things_a_careful_user_hits() {
     // Listed twice (and a third time in a file): checked once, one warning.
     let list = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(list.path(), format!("{url} again\n")).expect("targets");
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -381,7 +367,7 @@ fn small_things_a_careful_user_hits() {
     ] {
         let mut all = vec!["--ref", "main", url.as_str()];
         all.extend(&args);
-        let out = check(&repo, &all);
+        let out = check_in(&repo, &all);
         assert_eq!(code(&out), 64, "{args:?}: {}", text(&out));
     }
     let out = Command::new(cli())
@@ -401,7 +387,7 @@ fn small_things_a_careful_user_hits() {
 
     // https:// to a port that speaks plain HTTP.
     let tls = url.replacen("http://", "https://", 1);
-    let out = check(&repo, &["--ref", "main", "--json", "--timeout", "3s", &tls]);
+    let out = check_in(&repo, &["--ref", "main", "--json", "--timeout", "3s", &tls]);
     assert_eq!(code(&out), 2);
     let t = &json(&out)["targets"][0];
     assert_eq!(t["status"], "unreachable");
@@ -475,10 +461,10 @@ fn no_secret_is_printed_or_stamped() {
         let mut args = vec!["--ref", "main", "--timeout", "2s", "--targets"];
         args.push(list.path().to_str().expect("utf-8"));
         args.extend(extra);
-        outputs.push(text(&check(&repo, &args)));
+        outputs.push(text(&check_in(&repo, &args)));
     }
     // A URL with secrets that is not a URL at all: the usage error must not echo it either.
-    outputs.push(text(&check(
+    outputs.push(text(&check_in(
         &repo,
         &["--ref", "main", "ftp://u:url-pw-15@host/v?token=url-tok-16"],
     )));

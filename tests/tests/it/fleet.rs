@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use shipstamp_tests::{Reply, StubServer, TempRepo};
 
-use crate::util::{cli, code, stdout, text};
+use crate::util::{cli, code, json, stdout, text};
 
 fn doc(commit: &str) -> Reply {
     Reply::Ok(
@@ -56,10 +56,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("runs")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
 }
 
 #[test]
@@ -114,7 +110,7 @@ targets = ["{} billing-stg"]
 
     let out = run(r.dir.path(), &["check", "--fleet", "fleet.toml", "--json"]);
     assert_eq!(code(&out), 1, "orders prod-2 is behind: {}", text(&out));
-    let doc = json_of(&out);
+    let doc = json(&out);
     assert_eq!(doc["ref"], Value::Null, "each cell has its own ref");
     let cells: Vec<(String, String, String, String)> = doc["cells"]
         .as_array()
@@ -205,7 +201,7 @@ targets = ["{} billing-stg"]
         ],
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let envs: Vec<Value> = json_of(&out)["cells"]
+    let envs: Vec<Value> = json(&out)["cells"]
         .as_array()
         .unwrap()
         .iter()
@@ -227,7 +223,7 @@ targets = ["{} billing-stg"]
             "--json",
         ],
     );
-    assert_eq!(json_of(&out)["cells"].as_array().unwrap().len(), 2);
+    assert_eq!(json(&out)["cells"].as_array().unwrap().len(), 2);
     for (args, says) in [
         (
             vec!["--service", "shipping"],
@@ -419,7 +415,7 @@ fn the_example_fleet_file_loads() {
     );
     // Whether the example services run here or not, the file loads and every cell is there.
     assert!(matches!(code(&out), 0..=2), "{}", text(&out));
-    let doc = json_of(&out);
+    let doc = json(&out);
     let cells: Vec<(Value, Value, Value)> = doc["cells"]
         .as_array()
         .unwrap()

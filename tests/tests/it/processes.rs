@@ -5,27 +5,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use shipstamp_tests::{Fixture, TempRepo, spawn_fresh_binary};
 
-use crate::util::{cli, code, stdout, text};
-
-fn check(repo: &TempRepo, args: &[&str]) -> Output {
-    Command::new(cli())
-        .arg("check")
-        .args(args)
-        .arg("--repo")
-        .arg(repo.path())
-        .output()
-        .expect("runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
-}
+use crate::util::{check_in, cli, code, json, stdout, text};
 
 /// A child killed on drop.
 struct Running(Child);
@@ -76,7 +61,7 @@ fn a_stamped_service_replaced_on_disk_under_its_running_process() {
     let running = start_stamped(&installed);
     let pid = format!("pid:{}", running.pid());
 
-    let out = check(&repo, &["--ref", "main", "--json", &pid]);
+    let out = check_in(&repo, &["--ref", "main", "--json", &pid]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let t = &json(&out)["targets"][0];
     assert_eq!(
@@ -102,7 +87,7 @@ fn a_stamped_service_replaced_on_disk_under_its_running_process() {
     std::fs::copy(fixture.binary("debug"), &staged).unwrap();
     std::fs::rename(&staged, &installed).unwrap();
 
-    let out = check(&repo, &["--ref", "main", "--json", &pid]);
+    let out = check_in(&repo, &["--ref", "main", "--json", &pid]);
     assert_eq!(code(&out), 1, "still the old build: {}", text(&out));
     let t = &json(&out)["targets"][0];
     assert_eq!(
@@ -111,7 +96,7 @@ fn a_stamped_service_replaced_on_disk_under_its_running_process() {
     );
     assert_eq!(t["exe_replaced"], true, "a restart is pending");
     assert_eq!(t["started_before_ref"], true);
-    let human = text(&check(&repo, &["--ref", "main", &pid]));
+    let human = text(&check_in(&repo, &["--ref", "main", &pid]));
     assert!(
         human.contains("restart pending") && human.contains("never restarted?"),
         "{human}"
@@ -120,7 +105,7 @@ fn a_stamped_service_replaced_on_disk_under_its_running_process() {
     // The file on disk is the fix: as file:PATH and as a plain path.
     let file = format!("file:{}", installed.display());
     for target in [file.as_str(), installed.to_str().unwrap()] {
-        let out = check(&repo, &["--ref", "main", "--json", target]);
+        let out = check_in(&repo, &["--ref", "main", "--json", target]);
         assert_eq!(code(&out), 0, "{target}: {}", text(&out));
         let t = &json(&out)["targets"][0];
         assert_eq!(
@@ -168,7 +153,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
     // An edit nobody committed, made while both run.
     repo.write("rules/extra.txt", "new\n");
 
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--json", &format!("pid:{}", before.pid())],
     );
@@ -199,7 +184,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
     );
     assert_eq!(changes["count"], 2);
 
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--json", &format!("pid:{}", after.pid())],
     );
@@ -209,7 +194,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
     assert!(t["reason"].as_str().unwrap().contains("proves nothing"));
     assert_eq!(t["process"]["source_changes"]["count"], 1, "only the edit");
 
-    let out = check(
+    let out = check_in(
         &repo,
         &[
             "--ref",
@@ -332,7 +317,7 @@ fn a_library_replaced_under_a_running_process() {
     std::fs::copy(a_system_library(), &staged).unwrap();
     std::fs::rename(&staged, &library).unwrap();
 
-    let out = check(
+    let out = check_in(
         &repo,
         &["--ref", "main", "--json", &format!("pid:{}", running.pid())],
     );
@@ -341,7 +326,7 @@ fn a_library_replaced_under_a_running_process() {
         t["process"]["replaced_libraries"],
         serde_json::json!([library.display().to_string()])
     );
-    let human = text(&check(
+    let human = text(&check_in(
         &repo,
         &["--ref", "main", &format!("pid:{}", running.pid())],
     ));
@@ -455,7 +440,7 @@ fn bad_process_and_file_targets_say_why() {
     let mut args = vec!["--ref".to_owned(), "main".into(), "--json".into()];
     args.extend(cases.iter().map(|(t, ..)| t.clone()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = check(&repo, &args);
+    let out = check_in(&repo, &args);
     assert_eq!(code(&out), 2, "{}", text(&out));
     let doc = json(&out);
     for (i, (target, status, says)) in cases.iter().enumerate() {
@@ -468,7 +453,7 @@ fn bad_process_and_file_targets_say_why() {
         );
     }
     for bad in ["pid:abc", "pid:", "pid:0", "pidfile:"] {
-        let out = check(&repo, &["--ref", "main", bad]);
+        let out = check_in(&repo, &["--ref", "main", bad]);
         assert_eq!(code(&out), 64, "{bad}: {}", text(&out));
     }
     let out = Command::new(cli())

@@ -27,3 +27,19 @@ pub(crate) fn stderr(out: &Output) -> String {
 pub(crate) fn text(out: &Output) -> String {
     stdout(out) + &stderr(out)
 }
+
+/// `shipstamp check ARGS --repo REPO`.
+pub(crate) fn check_in(repo: &shipstamp_tests::TempRepo, args: &[&str]) -> Output {
+    std::process::Command::new(cli())
+        .arg("check")
+        .args(args)
+        .arg("--repo")
+        .arg(repo.path())
+        .output()
+        .expect("runs")
+}
+
+/// Standard output as JSON; panics with the whole output when it is not.
+pub(crate) fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}

@@ -38,7 +38,8 @@ pub(crate) fn position(r: &TargetReport, ref_name: &str) -> Option<String> {
 /// The signs that a target needs a restart, as sentences.
 pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
     let mut notes = Vec::new();
-    if r.started_before_ref && r.status != Status::Match {
+    // A stale process's reason already says it started before the ref's commit.
+    if r.started_before_ref && !matches!(r.status, Status::Match | Status::Stale) {
         if let Some(t) = r.started_at {
             notes.push(format!(
                 "process started {t}, before {ref_name}'s commit (never restarted?)"

@@ -209,6 +209,16 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
         "{}",
         text(&out)
     );
+    let stale = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("stale"))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        stale.matches("before").count(),
+        1,
+        "said once that it started before the commit: {stale}"
+    );
 
     // inspect --pid says what Linux tells, instead of only "no stamp".
     let out = Command::new(cli())

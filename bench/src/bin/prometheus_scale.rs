@@ -6,7 +6,7 @@
 //! dashboard's round over the same data (`dashboard --once`).
 //!
 //! Run it with `cargo run -p shipstamp-bench --release --bin prometheus_scale` (needs
-//! `prometheus` and `promtool`; about two minutes). Target: 2 s.
+//! `prometheus`, `promtool` and `curl`; about two minutes). Target: 2 s.
 
 use std::io::Write;
 use std::process::Command;
@@ -152,6 +152,33 @@ fn main() {
     let (text_median, text_peak) = median_and_peak(&mut text_runs);
     let (json_median, json_peak) = median_and_peak(&mut json_runs);
 
+    // Prometheus alone: the three queries `check` sends at once (the builds running now, the
+    // failing scrapes, the start times), asked by three curl processes side by side, bodies
+    // thrown away. The difference is shipstamp's own work.
+    let queries = [
+        format!("group by (instance, job, revision, dirty, version, package) ({selector})"),
+        r#"up{env="prod"} == 0"#.to_owned(),
+        r#"orders_start_time_seconds{env="prod"}"#.to_owned(),
+    ];
+    let curls: Vec<String> = queries
+        .iter()
+        .map(|q| {
+            format!(
+                "curl -sSf -o /dev/null -G '{url}/api/v1/query' --data-urlencode 'query={}' &",
+                q.replace('\'', r"'\''")
+            )
+        })
+        .collect();
+    let script = format!("{}\nwait", curls.join("\n"));
+    let mut alone_runs: Vec<Run> = (0..RUNS)
+        .map(|_| measure(Command::new("sh").args(["-c", &script])))
+        .collect();
+    assert!(
+        alone_runs.iter().all(|r| r.code == 0),
+        "curl (apt-get install curl)"
+    );
+    let (alone_median, _) = median_and_peak(&mut alone_runs);
+
     let html = dir.path().join("fleet.html");
     let mut dashboard_runs: Vec<Run> = (0..RUNS)
         .map(|_| {
@@ -171,6 +198,10 @@ fn main() {
     );
     println!("  text:   {text_median:.2} s, peak memory {text_peak:.0} MiB");
     println!("  --json: {json_median:.2} s, peak memory {json_peak:.0} MiB");
+    println!(
+        "  Prometheus alone, the same three queries at once (curl): {alone_median:.2} s, so shipstamp's own work is {:.2} s of the text run",
+        text_median - alone_median
+    );
     println!(
         "  dashboard --once over the same data: {dashboard_median:.2} s, peak memory {dashboard_peak:.0} MiB (page: {:.1} MiB)",
         std::fs::metadata(&html).map_or(0, |m| m.len()) as f64 / 1024.0 / 1024.0

@@ -169,9 +169,10 @@ impl Observation {
 pub struct Options {
     /// Treat a dirty build by its commit instead of as `dirty` drift.
     pub allow_dirty: bool,
-    /// Time limit for each target's whole exchange.
+    /// Time limit for each target's whole exchange (default 5 s: a hung host must not stall a
+    /// round or a deploy gate for long).
     pub timeout: Duration,
-    /// Targets checked at once.
+    /// Targets checked at once (default 32).
     pub concurrency: usize,
     /// How the hosts of [`Target::each_address`] targets are resolved: the system's resolver
     /// unless set.
@@ -182,7 +183,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             allow_dirty: false,
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
             concurrency: 32,
             resolver: None,
         }

@@ -11,7 +11,7 @@ use crate::targets::read_targets;
 use crate::{EXIT_UNDECIDED, EXIT_USAGE, repo_error};
 
 /// Defaults of the shared flags, when neither the command line nor a fleet file's
-/// `[defaults]` sets them.
+/// `[defaults]` sets them: the library's (a test holds them equal), as consts for `--help`.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_CONCURRENCY: u16 = 32;
 
@@ -284,5 +284,12 @@ mod tests {
         assert!(parse_positive_duration("0s").is_err());
         assert!(parse_positive_duration("0.0001ms").is_err());
         assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn the_flags_default_to_the_librarys_options() {
+        let library = Options::default();
+        assert_eq!(DEFAULT_TIMEOUT, library.timeout);
+        assert_eq!(usize::from(DEFAULT_CONCURRENCY), library.concurrency);
     }
 }

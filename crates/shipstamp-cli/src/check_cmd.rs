@@ -131,7 +131,16 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
             .and_then(|()| writeln!(buffered))
             .and_then(|()| buffered.flush())
     } else {
-        write_text(out, &cells, fleet_mode, waited.as_ref(), args.consecutive)
+        // Standard output writes line by line: 100,000 targets would be 100,000 writes.
+        let mut buffered = io::BufWriter::new(&mut *out);
+        write_text(
+            &mut buffered,
+            &cells,
+            fleet_mode,
+            waited.as_ref(),
+            args.consecutive,
+        )
+        .and_then(|()| buffered.flush())
     };
     // The verdict stands even when nobody reads it any more (`| head`).
     match written {

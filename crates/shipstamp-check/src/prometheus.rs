@@ -8,7 +8,6 @@ use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
-use serde_json::Value;
 use shipstamp::Timestamp;
 
 use crate::check::{Observation, Status};
@@ -300,7 +299,7 @@ impl Prometheus {
         for series in &current {
             let (instance, job) = identity(&series.labels);
             up_instances.push((instance, job));
-            let started_at = starts.get(&(instance.to_owned(), job.to_owned())).copied();
+            let started_at = starts.get(job).and_then(|s| s.get(instance)).copied();
             observations.push(observe(&series.labels, started_at));
         }
         // An instance whose scrape fails: unreachable, with the last build seen for it.
@@ -335,10 +334,7 @@ impl Prometheus {
     }
 
     /// `<package>_start_time_seconds` by (instance, job), for the selector's instances.
-    fn start_times(
-        &self,
-        agent: &ureq::Agent,
-    ) -> Result<HashMap<(String, String), Timestamp>, PrometheusError> {
+    fn start_times(&self, agent: &ureq::Agent) -> Result<StartTimes, PrometheusError> {
         let s = &self.selector;
         let names = self.query(agent, &format!("count by (__name__) ({s})"))?;
         let starts: Vec<String> = names
@@ -465,9 +461,7 @@ impl Prometheus {
             .map(|r| Series {
                 value: r
                     .value
-                    .get(1)
-                    .and_then(Value::as_str)
-                    .and_then(|v| v.parse().ok())
+                    .and_then(|(_, v)| v.parse().ok())
                     .unwrap_or(f64::NAN),
                 labels: r.metric,
             })
@@ -494,8 +488,9 @@ struct Data {
 #[derive(serde::Deserialize)]
 struct Sample {
     metric: Labels,
+    /// `[time, "value"]`.
     #[serde(default)]
-    value: Vec<Value>,
+    value: Option<(serde::de::IgnoredAny, String)>,
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
@@ -504,20 +499,25 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
         .unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
-/// Start times by (instance, job), from series whose value is one.
-fn start_times(series: Vec<Series>) -> HashMap<(String, String), Timestamp> {
-    let mut starts = HashMap::with_capacity(series.len());
+/// Start times by job, then instance: looked up with borrowed names, once per instance of a
+/// fleet that can be 100,000 strong (a job holds many instances; a selector, few jobs).
+type StartTimes = HashMap<String, HashMap<String, Timestamp>>;
+
+/// Start times by (job, instance), from series whose value is a positive time.
+fn start_times(series: Vec<Series>) -> StartTimes {
+    let mut starts = StartTimes::new();
     for s in series
         .into_iter()
         .filter(|s| s.value.is_finite() && s.value > 0.0)
     {
-        let (instance, job) = identity(&s.labels);
+        let at = Timestamp::from_unix_seconds(s.value as i64);
+        let (instance, job) = (s.labels.instance, s.labels.job);
         starts
-            .entry((instance.to_owned(), job.to_owned()))
-            .and_modify(|t: &mut Timestamp| {
-                *t = (*t).max(Timestamp::from_unix_seconds(s.value as i64))
-            })
-            .or_insert_with(|| Timestamp::from_unix_seconds(s.value as i64));
+            .entry(job.unwrap_or_default())
+            .or_default()
+            .entry(instance.unwrap_or_default())
+            .and_modify(|t| *t = (*t).max(at))
+            .or_insert(at);
     }
     starts
 }

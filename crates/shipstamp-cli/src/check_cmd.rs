@@ -171,12 +171,17 @@ fn write_text(
 ) -> io::Result<()> {
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let all: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
-    let width = all
+    let names: Vec<Vec<String>> = cells
         .iter()
-        .map(|r| display_name(r).chars().count())
+        .map(|c| c.reports.iter().map(display_name).collect())
+        .collect();
+    let width = names
+        .iter()
+        .flatten()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(0);
-    for cell in cells {
+    for (cell, names) in cells.iter().zip(&names) {
         let reference = &cell.reference;
         let time = reference
             .time
@@ -191,14 +196,13 @@ fn write_text(
                 cell.env.as_deref().unwrap_or("")
             )?;
         }
-        for r in cell.reports.iter() {
+        for (r, who) in cell.reports.iter().zip(names) {
             let label = format!("{:<16}", label(r));
             let label = if color {
                 paint(r.status, &label)
             } else {
                 label
             };
-            let who = display_name(r);
             writeln!(out, "{label} {who:<width$}  {}", detail(r, &cell.ref_name))?;
         }
         let summary = counts(cell.reports.iter());

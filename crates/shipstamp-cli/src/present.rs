@@ -104,12 +104,10 @@ pub(crate) fn detail(r: &TargetReport, ref_name: &str) -> String {
             (Some(p), Some(v)) => parts.push(format!("{c}  {p} {v}")),
             _ => parts.push(c.to_owned()),
         },
-        (_, Some(c)) if position(r, ref_name).is_some() => {
-            parts.push(format!(
-                "{c}  {}",
-                position(r, ref_name).unwrap_or_default()
-            ));
-        }
+        (_, Some(c)) => match position(r, ref_name) {
+            Some(position) => parts.push(format!("{c}  {position}")),
+            None => parts.extend(r.reason.clone()),
+        },
         _ => parts.extend(r.reason.clone()),
     }
     parts.extend(restart_notes(r, ref_name));

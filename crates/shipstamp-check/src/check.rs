@@ -965,7 +965,6 @@ impl Checker {
     }
 }
 
-/// The report for one target that served a document, from git's answer about its commit.
 /// `f` over `items`, in order, on the machine's cores once there are enough items to be worth
 /// a thread (Prometheus answers for 100,000 instances at once).
 fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -991,6 +990,7 @@ fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
     })
 }
 
+/// The report for one target that served a document, from git's answer about its commit.
 fn judge(
     url: &str,
     name: Option<&str>,

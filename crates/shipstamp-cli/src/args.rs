@@ -18,15 +18,17 @@ pub(crate) const DEFAULT_CONCURRENCY: u16 = 32;
 /// What to check and how: the same flags, with the same defaults, for `check` and `dashboard`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckFlags {
-    /// Version endpoints to check (http:// or https:// URLs), besides those in --targets.
-    #[arg(value_name = "URL")]
+    /// Targets to check, besides those in --targets: version endpoints (http:// or https://
+    /// URLs), binaries (file:PATH, or a path starting with / or ./), running processes (pid:N,
+    /// or pidfile:PATH, read again on every poll).
+    #[arg(value_name = "TARGET")]
     pub(crate) urls: Vec<String>,
     /// Resolve this URL's host every round and check each of its addresses (A and AAAA) as its
     /// own instance, named host@address (a headless Service, Consul, docker compose --scale).
     /// Repeatable.
     #[arg(long = "each-address", value_name = "URL")]
     pub(crate) each_address: Vec<String>,
-    /// Also read targets from FILE ("-": standard input): one URL per line, optionally followed
+    /// Also read targets from FILE ("-": standard input): one target per line, optionally followed
     /// by a name and, last, field=/json/pointer; blank lines and lines starting with # are
     /// skipped.
     #[arg(long, value_name = "FILE")]

@@ -34,9 +34,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Hold live /version endpoints against a git ref: match, behind N, ahead N, diverged,
-    /// dirty, unknown-commit, unreachable or invalid-response per target. Exit 0: every target
-    /// matches; 1: drift; 2: some target could not be decided; 64: usage.
+    /// Hold what targets run (live /version endpoints, binaries, running processes) against a
+    /// git ref: match, behind N, ahead N, diverged, dirty, stale, unknown-commit, unreachable,
+    /// invalid-response or unstamped per target. Exit 0: every target matches; 1: drift; 2:
+    /// some target could not be decided; 64: usage.
     Check(check_cmd::CheckArgs),
     /// Read the build stamp out of a binary, or out of a running process's executable, without
     /// running it. Exit 0: stamp read (and, with --pid, the process runs what is on disk);

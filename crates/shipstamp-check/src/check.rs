@@ -895,6 +895,7 @@ impl Checker {
         full.sort_unstable();
         full.dedup();
         self.learn_facts(&full)?;
+        self.learn_relations(&full, reference)?;
         let mut answers = HashMap::with_capacity(ids.len());
         let shallow = !self.volatile.boundary.is_empty();
         for id in ids {
@@ -916,6 +917,42 @@ impl Checker {
             answers.insert(*id, answer);
         }
         Ok(answers)
+    }
+
+    /// Makes sure how each of `served` relates to `reference` is known, asking git for several
+    /// at once: a fleet in the middle of rollouts runs tens of builds, one git process each.
+    fn learn_relations(&mut self, served: &[String], reference: &str) -> Result<(), RepoError> {
+        const GIT_AT_ONCE: usize = 4;
+        let shallow = !self.volatile.boundary.is_empty();
+        let known = |id: &String| {
+            let key = (id.clone(), reference.to_owned());
+            if shallow {
+                self.volatile.shallow_relations.contains_key(&key)
+            } else {
+                self.relations.contains_key(&key)
+            }
+        };
+        let missing: Vec<&String> = served.iter().filter(|id| !known(id)).collect();
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let (repo, boundary) = (&self.repo, &self.volatile.boundary);
+        let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |id| {
+            if shallow {
+                repo.relation_in_shallow(id, reference, boundary)
+            } else {
+                repo.relation(id, reference)
+            }
+        });
+        for (id, relation) in missing.into_iter().zip(found) {
+            let key = (id.clone(), reference.to_owned());
+            if shallow {
+                self.volatile.shallow_relations.insert(key, relation?);
+            } else {
+                self.relations.insert(key, relation?);
+            }
+        }
+        Ok(())
     }
 
     /// How `served` relates to `reference`, from the cache or git.
@@ -971,9 +1008,17 @@ fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
     const PER_THREAD: usize = 8192;
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(items.len() / PER_THREAD)
-        .max(1);
-    if threads == 1 {
+        .min(items.len() / PER_THREAD);
+    map_on_threads(items, threads, f)
+}
+
+/// `f` over `items`, in order, on `threads` threads (one when `threads` is 0 or 1).
+fn map_on_threads<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() <= 1 {
         return items.iter().map(f).collect();
     }
     let f = &f;
@@ -1085,13 +1130,18 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::map_in_parallel;
+    use super::{map_in_parallel, map_on_threads};
 
     #[test]
     fn parallel_map_keeps_the_order() {
         for n in [0, 1, 8191, 8192 * 2 + 7, 100_000] {
             let items: Vec<usize> = (0..n).collect();
             let doubled = map_in_parallel(&items, |i| i * 2);
+            assert_eq!(doubled, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n}");
+        }
+        for (n, threads) in [(0, 4), (1, 4), (2, 4), (19, 4), (5, 0)] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = map_on_threads(&items, threads, |i| i * 2);
             assert_eq!(doubled, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n}");
         }
     }

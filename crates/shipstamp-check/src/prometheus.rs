@@ -3,9 +3,11 @@
 //! Consul or EC2 discovery). A few queries answer for the whole fleet; the instances themselves
 //! are never contacted.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use shipstamp::Timestamp;
@@ -110,38 +112,72 @@ impl fmt::Display for PrometheusError {
 
 impl std::error::Error for PrometheusError {}
 
-/// The labels a series carries that matter here (Prometheus' answer has others, skipped
-/// without allocating).
+/// The labels a series carries that matter here, borrowed from Prometheus' answer (which has
+/// others, skipped without allocating).
 #[derive(Debug, Default, serde::Deserialize)]
-struct Labels {
-    #[serde(rename = "__name__")]
-    name: Option<String>,
-    instance: Option<String>,
-    job: Option<String>,
-    revision: Option<String>,
-    dirty: Option<String>,
-    version: Option<String>,
-    package: Option<String>,
+struct Labels<'a> {
+    #[serde(rename = "__name__", borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    instance: Option<Text<'a>>,
+    #[serde(borrow)]
+    job: Option<Text<'a>>,
+    #[serde(borrow)]
+    revision: Option<Text<'a>>,
+    #[serde(borrow)]
+    dirty: Option<Text<'a>>,
+    #[serde(borrow)]
+    version: Option<Text<'a>>,
+    #[serde(borrow)]
+    package: Option<Text<'a>>,
 }
 
-impl Labels {
-    fn get(&self, label: &str) -> Option<&String> {
-        match label {
-            "__name__" => self.name.as_ref(),
-            "instance" => self.instance.as_ref(),
-            "job" => self.job.as_ref(),
-            "revision" => self.revision.as_ref(),
-            "dirty" => self.dirty.as_ref(),
-            "version" => self.version.as_ref(),
-            "package" => self.package.as_ref(),
-            _ => None,
+impl Labels<'_> {
+    fn get(&self, label: &str) -> Option<&str> {
+        let value = match label {
+            "__name__" => &self.name,
+            "instance" => &self.instance,
+            "job" => &self.job,
+            "revision" => &self.revision,
+            "dirty" => &self.dirty,
+            "version" => &self.version,
+            "package" => &self.package,
+            _ => return None,
+        };
+        value.as_ref().map(|t| &*t.0)
+    }
+}
+
+/// A string of the answer: borrowed from its bytes, or made when it holds escapes. (serde
+/// borrows a `Cow` only when it is not inside an `Option`.)
+#[derive(Debug)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(v))
+            }
         }
+        deserializer.deserialize_str(Visitor).map(Text)
     }
 }
 
 /// One series of an instant query's answer.
-struct Series {
-    labels: Labels,
+struct Series<'a> {
+    labels: Labels<'a>,
     value: f64,
 }
 
@@ -248,12 +284,22 @@ impl Prometheus {
             let prefix = name.strip_suffix("_build_info")?;
             Some(format!("{prefix}_start_time_seconds{{{matchers}}}"))
         });
+        // The answers' bytes, which the series borrow their labels from (for 100,000 instances,
+        // tens of megabytes that would otherwise be a few hundred thousand small strings).
+        let [
+            current_body,
+            failing_body,
+            names_body,
+            starts_body,
+            down_body,
+        ]: [Body; 5] = Default::default();
         let (current, failing, starts) = std::thread::scope(|scope| {
-            let current = scope.spawn(|| self.query(&agent, &format!("group by ({LABELS}) ({s})")));
-            let failing = scope.spawn(|| self.query(&agent, &up_query));
+            let current = scope
+                .spawn(|| self.query(&agent, &format!("group by ({LABELS}) ({s})"), &current_body));
+            let failing = scope.spawn(|| self.query(&agent, &up_query, &failing_body));
             let starts = scope.spawn(|| match &start_query {
-                Some(q) => self.query(&agent, q).map(start_times),
-                None => self.start_times(&agent),
+                Some(q) => self.query(&agent, q, &starts_body).map(start_times),
+                None => self.start_times(&agent, &names_body, &starts_body),
             });
             (join(current), join(failing), join(starts))
         });
@@ -276,6 +322,7 @@ impl Prometheus {
             self.query(
                 &agent,
                 &format!("group by ({LABELS}) (last_over_time({selector}[{lookback}]))"),
+                &down_body,
             )?
             .into_iter()
             .filter(|series| {
@@ -295,18 +342,22 @@ impl Prometheus {
         }
 
         let mut observations = Vec::with_capacity(current.len() + down.len());
-        let mut up_instances: Vec<(&str, &str)> = Vec::with_capacity(current.len());
         for series in &current {
             let (instance, job) = identity(&series.labels);
-            up_instances.push((instance, job));
             let started_at = starts.get(job).and_then(|s| s.get(instance)).copied();
             observations.push(observe(&series.labels, started_at));
         }
         // An instance whose scrape fails: unreachable, with the last build seen for it.
-        let mut down_by_instance: Vec<(&str, &str, Vec<&Labels>)> = Vec::new();
+        let mut down_by_instance: Vec<(&str, &str, Vec<&Labels<'_>>)> = Vec::new();
+        // (Looked up in a set: a broken rollout can leave thousands down.)
+        let up: std::collections::HashSet<(&str, &str)> = if down.is_empty() {
+            Default::default()
+        } else {
+            current.iter().map(|s| identity(&s.labels)).collect()
+        };
         for series in &down {
             let (instance, job) = identity(&series.labels);
-            if up_instances.contains(&(instance, job)) {
+            if up.contains(&(instance, job)) {
                 continue;
             }
             match down_by_instance
@@ -334,9 +385,14 @@ impl Prometheus {
     }
 
     /// `<package>_start_time_seconds` by (instance, job), for the selector's instances.
-    fn start_times(&self, agent: &ureq::Agent) -> Result<StartTimes, PrometheusError> {
+    fn start_times<'a>(
+        &self,
+        agent: &ureq::Agent,
+        names_body: &Body,
+        starts_body: &'a Body,
+    ) -> Result<StartTimes<'a>, PrometheusError> {
         let s = &self.selector;
-        let names = self.query(agent, &format!("count by (__name__) ({s})"))?;
+        let names = self.query(agent, &format!("count by (__name__) ({s})"), names_body)?;
         let starts: Vec<String> = names
             .iter()
             .filter_map(|n| n.labels.get("__name__")?.strip_suffix("_build_info"))
@@ -355,12 +411,18 @@ impl Prometheus {
                 "max by (instance, job) ({{__name__=~\"{}\"}} and on(instance, job) group by (instance, job) ({s}))",
                 starts.join("|")
             ),
+            starts_body,
         )?;
         Ok(start_times(series))
     }
 
-    /// One instant query: the series of its vector.
-    fn query(&self, agent: &ureq::Agent, promql: &str) -> Result<Vec<Series>, PrometheusError> {
+    /// One instant query: the series of its vector, borrowing from the answer kept in `body`.
+    fn query<'a>(
+        &self,
+        agent: &ureq::Agent,
+        promql: &str,
+        body: &'a Body,
+    ) -> Result<Vec<Series<'a>>, PrometheusError> {
         let mut request = agent
             .get(format!("{}/api/v1/query", self.url))
             .query("query", promql)
@@ -401,7 +463,7 @@ impl Prometheus {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("json"));
-        let reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
         if !is_json {
             let mut start = String::new();
             let _ = reader.take(512).read_to_string(&mut start);
@@ -418,23 +480,29 @@ impl Prometheus {
                 ),
             ));
         }
-        // Streamed: a fleet of 100,000 instances is tens of megabytes of JSON.
-        let answer: Answer =
-            serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| {
+            PrometheusError::new(
+                PrometheusErrorKind::Unreachable,
+                format!("{}: the answer broke off ({e})", at()),
+            )
+        })?;
+        let answer: Answer<'a> =
+            serde_json::from_slice(body.get_or_init(|| bytes)).map_err(|e| {
                 PrometheusError::new(
                     PrometheusErrorKind::NotPrometheus,
                     format!("{}: not a Prometheus API answer ({e})", at()),
                 )
             })?;
-        if answer.status != "success" {
+        if answer.status.0 != "success" {
             return Err(PrometheusError::new(
                 PrometheusErrorKind::QueryFailed,
                 format!(
                     "{} refused the query for {}: {}: {}",
                     at(),
                     self.selector,
-                    answer.error_type.unwrap_or_default(),
-                    answer.error.unwrap_or_default()
+                    answer.error_type.as_ref().map_or("", |t| &t.0),
+                    answer.error.as_ref().map_or("", |t| &t.0)
                 ),
             ));
         }
@@ -444,14 +512,14 @@ impl Prometheus {
                 format!("{}: an answer without data", at()),
             )
         })?;
-        if data.result_type != "vector" {
+        if data.result_type.0 != "vector" {
             return Err(PrometheusError::new(
                 PrometheusErrorKind::QueryFailed,
                 format!(
                     "{}: the selector {} gives a {}, not series of instances",
                     at(),
                     self.selector,
-                    data.result_type
+                    data.result_type.0
                 ),
             ));
         }
@@ -461,7 +529,7 @@ impl Prometheus {
             .map(|r| Series {
                 value: r
                     .value
-                    .and_then(|(_, v)| v.parse().ok())
+                    .and_then(|(_, v)| v.0.parse().ok())
                     .unwrap_or(f64::NAN),
                 labels: r.metric,
             })
@@ -469,28 +537,36 @@ impl Prometheus {
     }
 }
 
+/// Where a query's answer is kept while its series borrow from it.
+type Body = OnceLock<Vec<u8>>;
+
 #[derive(serde::Deserialize)]
-struct Answer {
-    status: String,
-    data: Option<Data>,
-    #[serde(rename = "errorType")]
-    error_type: Option<String>,
-    error: Option<String>,
+struct Answer<'a> {
+    #[serde(borrow)]
+    status: Text<'a>,
+    #[serde(borrow)]
+    data: Option<Data<'a>>,
+    #[serde(rename = "errorType", borrow)]
+    error_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    error: Option<Text<'a>>,
 }
 
 #[derive(serde::Deserialize)]
-struct Data {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    result: Vec<Sample>,
+struct Data<'a> {
+    #[serde(rename = "resultType", borrow)]
+    result_type: Text<'a>,
+    #[serde(borrow)]
+    result: Vec<Sample<'a>>,
 }
 
 #[derive(serde::Deserialize)]
-struct Sample {
-    metric: Labels,
+struct Sample<'a> {
+    #[serde(borrow)]
+    metric: Labels<'a>,
     /// `[time, "value"]`.
-    #[serde(default)]
-    value: Option<(serde::de::IgnoredAny, String)>,
+    #[serde(default, borrow)]
+    value: Option<(serde::de::IgnoredAny, Text<'a>)>,
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
@@ -501,21 +577,21 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 
 /// Start times by job, then instance: looked up with borrowed names, once per instance of a
 /// fleet that can be 100,000 strong (a job holds many instances; a selector, few jobs).
-type StartTimes = HashMap<String, HashMap<String, Timestamp>>;
+type StartTimes<'a> = HashMap<Cow<'a, str>, HashMap<Cow<'a, str>, Timestamp>>;
 
 /// Start times by (job, instance), from series whose value is a positive time.
-fn start_times(series: Vec<Series>) -> StartTimes {
+fn start_times<'a>(series: Vec<Series<'a>>) -> StartTimes<'a> {
     let mut starts = StartTimes::new();
     for s in series
         .into_iter()
         .filter(|s| s.value.is_finite() && s.value > 0.0)
     {
         let at = Timestamp::from_unix_seconds(s.value as i64);
-        let (instance, job) = (s.labels.instance, s.labels.job);
+        let name = |label: Option<Text<'a>>| label.map_or(Cow::Borrowed(""), |t| t.0);
         starts
-            .entry(job.unwrap_or_default())
+            .entry(name(s.labels.job))
             .or_default()
-            .entry(instance.unwrap_or_default())
+            .entry(name(s.labels.instance))
             .and_modify(|t| *t = (*t).max(at))
             .or_insert(at);
     }
@@ -569,15 +645,15 @@ fn restrict(selector: &str, instances: &[&str]) -> Option<String> {
     ))
 }
 
-fn identity(labels: &Labels) -> (&str, &str) {
+fn identity<'a>(labels: &'a Labels<'_>) -> (&'a str, &'a str) {
     (
-        labels.get("instance").map_or("", String::as_str),
-        labels.get("job").map_or("", String::as_str),
+        labels.get("instance").unwrap_or(""),
+        labels.get("job").unwrap_or(""),
     )
 }
 
 /// `3f9c2e1 (orders 1.4.2)`: a build as its labels say, for messages.
-fn describe(labels: &Labels) -> String {
+fn describe(labels: &Labels<'_>) -> String {
     let revision = labels
         .get("revision")
         .map(|r| &r[..r.len().min(7)])
@@ -590,9 +666,9 @@ fn describe(labels: &Labels) -> String {
 }
 
 /// What an instance runs, from its series' labels.
-fn observe(labels: &Labels, started_at: Option<Timestamp>) -> Observation {
+fn observe(labels: &Labels<'_>, started_at: Option<Timestamp>) -> Observation {
     let (instance, _) = identity(labels);
-    let revision = labels.get("revision").map_or("", String::as_str);
+    let revision = labels.get("revision").unwrap_or("");
     let Some((commit, described_dirty)) = described_commit(revision) else {
         return Observation::failed(
             instance,
@@ -601,12 +677,12 @@ fn observe(labels: &Labels, started_at: Option<Timestamp>) -> Observation {
             format!("its series' revision label {revision:?} is not a commit id"),
         );
     };
-    let dirty = match labels.get("dirty").map(String::as_str) {
+    let dirty = match labels.get("dirty") {
         Some("true") => Some(true),
         Some("false") => Some(false),
         _ => described_dirty,
     };
-    let nonempty = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
+    let nonempty = |k: &str| labels.get(k).filter(|v| !v.is_empty()).map(str::to_owned);
     let served = Served {
         dirty,
         package: nonempty("package"),
@@ -663,6 +739,28 @@ mod tests {
     }
 
     #[test]
+    fn answers_lend_their_labels_and_decode_escapes() {
+        // Prometheus (as Go's encoder) writes `&`, `<` and `>` as \u escapes.
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"instance":"a\u0026b:80","job":"orders","revision":"3f9c2e1"},"value":[1796165756.5,"1"]}]}}"#;
+        let answer: Answer<'_> = serde_json::from_slice(body).unwrap();
+        assert_eq!(answer.status.0, "success");
+        let data = answer.data.unwrap();
+        let sample = &data.result[0];
+        assert_eq!(sample.metric.get("instance"), Some("a&b:80"));
+        assert!(matches!(
+            sample.metric.instance.as_ref().unwrap().0,
+            Cow::Owned(_)
+        ));
+        assert!(matches!(
+            sample.metric.job.as_ref().unwrap().0,
+            Cow::Borrowed("orders")
+        ));
+        assert_eq!(sample.metric.get("package"), None);
+        assert_eq!(sample.value.as_ref().map(|(_, v)| &*v.0), Some("1"));
+    }
+
+    #[test]
     fn basic_auth_encoding() {
         assert_eq!(
             base64("Aladdin:open sesame"),
@@ -692,22 +790,22 @@ mod tests {
 
     #[test]
     fn labels_to_observations() {
-        let labels = |pairs: &[(&str, &str)]| -> Labels {
-            let map: HashMap<String, String> = pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            serde_json::from_value(serde_json::to_value(map).unwrap()).unwrap()
+        let json = |pairs: &[(&str, &str)]| -> String {
+            let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+            serde_json::to_string(&map).unwrap()
         };
+        fn labels(json: &str) -> Labels<'_> {
+            serde_json::from_str(json).unwrap()
+        }
         let o = observe(
-            &labels(&[
+            &labels(&json(&[
                 ("instance", "10.0.0.1:8080"),
                 ("job", "orders"),
                 ("revision", "3F9C2E1AA0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5"),
                 ("dirty", "true"),
                 ("version", "1.4.2"),
                 ("package", "orders-api"),
-            ]),
+            ])),
             Some(Timestamp::from_unix_seconds(1_795_341_900)),
         );
         let served = o.outcome.unwrap();
@@ -717,7 +815,7 @@ mod tests {
             (Some(true), Some("1.4.2"), ServedShape::PrometheusSeries)
         );
         assert_eq!(o.url, "10.0.0.1:8080");
-        let o = observe(&labels(&[("instance", "x"), ("revision", "")]), None);
+        let o = observe(&labels(&json(&[("instance", "x"), ("revision", "")])), None);
         assert_eq!(o.outcome.unwrap_err().0, Status::InvalidResponse);
     }
 }

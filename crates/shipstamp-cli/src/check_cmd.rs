@@ -197,13 +197,13 @@ fn write_text(
             )?;
         }
         for (r, who) in cell.reports.iter().zip(names) {
-            let label = format!("{:<16}", label(r));
-            let label = if color {
-                paint(r.status, &label)
+            let detail = detail(r, &cell.ref_name);
+            if color {
+                let label = paint(r.status, &format!("{:<16}", label(r)));
+                writeln!(out, "{label} {who:<width$}  {detail}")?;
             } else {
-                label
-            };
-            writeln!(out, "{label} {who:<width$}  {}", detail(r, &cell.ref_name))?;
+                writeln!(out, "{:<16} {who:<width$}  {detail}", label(r))?;
+            }
         }
         let summary = counts(cell.reports.iter());
         if fleet_mode {

@@ -1,6 +1,8 @@
 //! How results are put into words: one place for the status labels, the sentences that explain
 //! a status, and how URLs are shown, used by `check`'s text and JSON and by the dashboard.
 
+use std::fmt;
+
 use shipstamp_check::{Status, TargetReport};
 
 /// The first 7 digits of a commit id.
@@ -23,40 +25,74 @@ fn commits(n: u64) -> &'static str {
 
 /// Where the served commit stands against the ref, as a sentence; `None` for a match and for
 /// targets that served no commit.
-pub(crate) fn position(r: &TargetReport, ref_name: &str) -> Option<String> {
+pub(crate) fn position<'a>(r: &'a TargetReport, ref_name: &'a str) -> Option<Position<'a>> {
     match (r.status, r.behind, r.ahead) {
-        (Status::Behind, Some(n), _) => Some(format!("{n} {} behind {ref_name}", commits(n))),
-        (Status::Ahead, _, Some(n)) => Some(format!("{n} {} ahead of {ref_name}", commits(n))),
-        (Status::Diverged, Some(behind), Some(ahead)) => Some(format!(
-            "{ahead} ahead, {behind} behind {ref_name} (merge base {})",
-            r.merge_base.as_deref().map(short).unwrap_or("none")
-        )),
+        (Status::Behind, Some(_), _)
+        | (Status::Ahead, _, Some(_))
+        | (Status::Diverged, Some(_), Some(_)) => Some(Position { r, ref_name }),
         _ => None,
+    }
+}
+
+/// See [`position`]: written straight into the output (a fleet has 100,000 lines of them).
+pub(crate) struct Position<'a> {
+    r: &'a TargetReport,
+    ref_name: &'a str,
+}
+
+impl fmt::Display for Position<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (r, ref_name) = (self.r, self.ref_name);
+        match (r.status, r.behind, r.ahead) {
+            (Status::Behind, Some(n), _) => write!(f, "{n} {} behind {ref_name}", commits(n)),
+            (Status::Ahead, _, Some(n)) => write!(f, "{n} {} ahead of {ref_name}", commits(n)),
+            (Status::Diverged, Some(behind), Some(ahead)) => write!(
+                f,
+                "{ahead} ahead, {behind} behind {ref_name} (merge base {})",
+                r.merge_base.as_deref().map(short).unwrap_or("none")
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
 /// The signs that a target needs a restart, as sentences.
 pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
     let mut notes = Vec::new();
+    let _ = each_restart_note(r, ref_name, |note| {
+        notes.push(note.to_string());
+        Ok(())
+    });
+    notes
+}
+
+/// Gives `write` each sign that a target needs a restart, as a sentence.
+fn each_restart_note(
+    r: &TargetReport,
+    ref_name: &str,
+    mut write: impl FnMut(fmt::Arguments<'_>) -> fmt::Result,
+) -> fmt::Result {
     // A stale process's reason already says it started before the ref's commit.
     if r.started_before_ref && !matches!(r.status, Status::Match | Status::Stale) {
         if let Some(t) = r.started_at {
-            notes.push(format!(
+            write(format_args!(
                 "process started {t}, before {ref_name}'s commit (never restarted?)"
-            ));
+            ))?;
         }
     }
     if r.exe_replaced == Some(true) {
-        notes.push("its executable was replaced on disk: restart pending".into());
+        write(format_args!(
+            "its executable was replaced on disk: restart pending"
+        ))?;
     }
     if let Some(p) = &r.process {
         match p.replaced_libraries.as_slice() {
             [] => {}
-            [one] => notes.push(format!(
+            [one] => write(format_args!(
                 "the library {} was replaced on disk since it started: restart pending",
                 one.display()
-            )),
-            many => notes.push(format!(
+            ))?,
+            many => write(format_args!(
                 "{} libraries were replaced on disk since it started ({}): restart pending",
                 many.len(),
                 many.iter()
@@ -64,11 +100,11 @@ pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
                     .map(|l| l.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
+            ))?,
         }
         if let Some(changes) = p.source_changes.as_ref().filter(|c| c.count > 0) {
             let more = changes.count.saturating_sub(changes.first.len());
-            notes.push(format!(
+            write(format_args!(
                 "{} {} of {} changed since it started, committed or edited: {}{}",
                 changes.count,
                 if changes.count == 1 { "file" } else { "files" },
@@ -79,39 +115,59 @@ pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
                 } else {
                     String::new()
                 }
-            ));
+            ))?;
         }
     }
-    notes
+    Ok(())
 }
 
 /// Every sentence that explains a target's status: the reason, where it stands, the restart
 /// signs.
 pub(crate) fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
     let mut notes: Vec<String> = r.reason.iter().cloned().collect();
-    notes.extend(position(r, ref_name));
+    notes.extend(position(r, ref_name).map(|p| p.to_string()));
     notes.extend(restart_notes(r, ref_name));
     notes
 }
 
 /// The detail column of `check`'s text output: the short commit, then what explains the
-/// status.
-pub(crate) fn detail(r: &TargetReport, ref_name: &str) -> String {
-    let commit = r.commit.as_deref().map(short);
-    let mut parts: Vec<String> = Vec::new();
-    match (r.status, commit) {
-        (Status::Match, Some(c)) => match (&r.package, &r.version) {
-            (Some(p), Some(v)) => parts.push(format!("{c}  {p} {v}")),
-            _ => parts.push(c.to_owned()),
-        },
-        (_, Some(c)) => match position(r, ref_name) {
-            Some(position) => parts.push(format!("{c}  {position}")),
-            None => parts.extend(r.reason.clone()),
-        },
-        _ => parts.extend(r.reason.clone()),
+/// status, each part after the first behind `; `.
+pub(crate) fn detail<'a>(r: &'a TargetReport, ref_name: &'a str) -> Detail<'a> {
+    Detail { r, ref_name }
+}
+
+/// See [`detail`].
+pub(crate) struct Detail<'a> {
+    r: &'a TargetReport,
+    ref_name: &'a str,
+}
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (r, ref_name) = (self.r, self.ref_name);
+        let mut empty = false;
+        match (r.status, r.commit.as_deref().map(short)) {
+            (Status::Match, Some(c)) => match (&r.package, &r.version) {
+                (Some(p), Some(v)) => write!(f, "{c}  {p} {v}")?,
+                _ => f.write_str(c)?,
+            },
+            (_, Some(c)) => match (position(r, ref_name), &r.reason) {
+                (Some(position), _) => write!(f, "{c}  {position}")?,
+                (None, Some(reason)) => f.write_str(reason)?,
+                (None, None) => empty = true,
+            },
+            _ => match &r.reason {
+                Some(reason) => f.write_str(reason)?,
+                None => empty = true,
+            },
+        }
+        each_restart_note(r, ref_name, |note| {
+            if !std::mem::take(&mut empty) {
+                f.write_str("; ")?;
+            }
+            f.write_fmt(note)
+        })
     }
-    parts.extend(restart_notes(r, ref_name));
-    parts.join("; ")
 }
 
 /// `check`'s exit code for these results: 1 when any drifted, else 2 when any could not be

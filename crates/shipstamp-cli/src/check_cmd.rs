@@ -112,10 +112,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
                 _ => None,
             },
             cells: cells.iter().map(CellDoc::new).collect(),
-            targets: cells
-                .iter()
-                .flat_map(|c| c.reports.iter().map(move |r| TargetDoc::new(r, c)))
-                .collect(),
+            targets: Targets(&cells),
             wait: waited.as_ref().map(|w| WaitDoc {
                 polls: w.rounds,
                 seconds: w.seconds,
@@ -146,6 +143,19 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     match written {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(code),
+    }
+}
+
+/// Every cell's targets as [`TargetDoc`]s, each made as it is written.
+struct Targets<'a>(&'a [Cell]);
+
+impl serde::Serialize for Targets<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.0
+                .iter()
+                .flat_map(|c| c.reports.iter().map(move |r| TargetDoc::new(r, c))),
+        )
     }
 }
 

@@ -16,14 +16,16 @@ pub(crate) const CHECK_SCHEMA: &str = "shipstamp-check/v1";
 
 /// `check --json`.
 #[derive(Debug, Serialize)]
-pub(crate) struct CheckDoc {
+pub(crate) struct CheckDoc<Targets> {
     pub(crate) schema: &'static str,
     /// The ref, when there is one: `null` with `--fleet` (each cell has its own).
     #[serde(rename = "ref")]
     pub(crate) reference: Option<RefDoc>,
     /// One summary per (service, environment).
     pub(crate) cells: Vec<CellDoc>,
-    pub(crate) targets: Vec<TargetDoc>,
+    /// [`TargetDoc`]s: a `Vec`, or made one at a time as they are written (100,000 of them
+    /// need not all be held at once).
+    pub(crate) targets: Targets,
     /// `null` without `--wait`.
     pub(crate) wait: Option<WaitDoc>,
     pub(crate) exit_code: u8,
@@ -111,12 +113,24 @@ impl CellDoc {
     pub(crate) fn new(cell: &Cell) -> CellDoc {
         let reports: Vec<&TargetReport> = cell.reports.iter().collect();
         let summary = SummaryDoc::new(&reports);
-        let mut labels: Vec<(u8, String, usize)> = Vec::new();
+        // Counted by what the label is made of, so that it is written once per kind.
+        let mut kinds: Vec<(&TargetReport, usize)> = Vec::new();
         for r in cell.reports.iter() {
+            let kind = (r.status, r.behind, r.ahead);
+            match kinds
+                .iter_mut()
+                .find(|(k, _)| (k.status, k.behind, k.ahead) == kind)
+            {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((r, 1)),
+            }
+        }
+        let mut labels: Vec<(u8, String, usize)> = Vec::new();
+        for (r, n) in kinds {
             let l = label(r);
             match labels.iter_mut().find(|(_, x, _)| *x == l) {
-                Some((_, _, n)) => *n += 1,
-                None => labels.push((rank(r.status), l, 1)),
+                Some((_, _, m)) => *m += n,
+                None => labels.push((rank(r.status), l, n)),
             }
         }
         labels.sort_by_key(|(rank, _, n)| (*rank, std::cmp::Reverse(*n)));

@@ -6,7 +6,8 @@
 //! dashboard's round over the same data (`dashboard --once`).
 //!
 //! Run it with `cargo run -p shipstamp-bench --release --bin prometheus_scale` (needs
-//! `prometheus`, `promtool` and `curl`; about two minutes). Target: 2 s.
+//! `prometheus`, `promtool` and `curl`; about two minutes). Target: 2 s. Most of that time is
+//! Prometheus' own: `SHIPSTAMP_PROMETHEUS=path` measures against another Prometheus binary.
 
 use std::io::Write;
 use std::process::Command;
@@ -208,8 +209,14 @@ fn main() {
         })
         .collect();
     let (dashboard_median, dashboard_peak) = median_and_peak(&mut dashboard_runs);
+    let exe = std::env::var_os("SHIPSTAMP_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
+    let version = Command::new(exe)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_owned())
+        .unwrap_or_default();
     println!(
-        "shipstamp check --prometheus, {INSTANCES} instances, {COMMITS} distinct commits, median of {RUNS}:"
+        "shipstamp check --prometheus, {INSTANCES} instances, {COMMITS} distinct commits, median of {RUNS} ({version}):"
     );
     println!("  text:   {text_median:.2} s, peak memory {text_peak:.0} MiB");
     println!("  --json: {json_median:.2} s, peak memory {json_peak:.0} MiB");

@@ -213,7 +213,13 @@ fn main() {
     let version = Command::new(exe)
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_owned())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
         .unwrap_or_default();
     println!(
         "shipstamp check --prometheus, {INSTANCES} instances, {COMMITS} distinct commits, median of {RUNS} ({version}):"

@@ -20,6 +20,8 @@ pub enum Reply {
     Close,
     /// `200` with a body of this many bytes, streamed.
     Huge(u64),
+    /// `200`, JSON, that promises twice these bytes, sends them and hangs up.
+    CutShort(Vec<u8>),
     /// A `302` to itself, forever.
     RedirectToSelf,
     /// Each request gets the next reply; the last one repeats.
@@ -153,6 +155,12 @@ fn respond(mut conn: TcpStream, path: &str, reply: Reply) {
             "HTTP/1.1 {code} Oops\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
+        Reply::CutShort(body) => write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len() * 2
+        )
+        .and_then(|_| conn.write_all(&body)),
         Reply::Hang => {
             std::thread::sleep(Duration::from_secs(60));
             Ok(())

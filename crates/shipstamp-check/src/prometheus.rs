@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -14,6 +14,9 @@ use shipstamp::Timestamp;
 
 use crate::check::{Observation, Status};
 use crate::served::{Served, ServedShape, described_commit};
+
+/// The largest answer read: 5 million instances' build series are about 1 GiB.
+const MAX_ANSWER: u64 = 1 << 30;
 
 /// Labels the queries keep: who the instance is, and what it runs.
 const LABELS: &str = "instance, job, revision, dirty, version, package";
@@ -463,7 +466,7 @@ impl Prometheus {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("json"));
-        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let reader = response.body_mut().with_config().limit(u64::MAX).reader();
         if !is_json {
             let mut start = String::new();
             let _ = reader.take(512).read_to_string(&mut start);
@@ -480,13 +483,45 @@ impl Prometheus {
                 ),
             ));
         }
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| {
+        let broke_off = |e: std::io::Error| {
             PrometheusError::new(
                 PrometheusErrorKind::Unreachable,
                 format!("{}: the answer broke off ({e})", at()),
             )
-        })?;
+        };
+        // Kept whole, so that the series can borrow from it; a body that does not open as a
+        // JSON object is refused at its first bytes, not read to its end.
+        let mut reader = std::io::BufReader::new(reader);
+        let opening = reader.fill_buf().map_err(broke_off)?;
+        if opening
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b != b'{')
+        {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NotPrometheus,
+                format!(
+                    "{}: not a Prometheus API answer (it does not open as a JSON object)",
+                    at()
+                ),
+            ));
+        }
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_ANSWER + 1)
+            .read_to_end(&mut bytes)
+            .map_err(broke_off)?;
+        if bytes.len() as u64 > MAX_ANSWER {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NotPrometheus,
+                format!(
+                    "{}: the answer is larger than {} MiB, more than any fleet's build series \
+                     (is the selector too wide?)",
+                    at(),
+                    MAX_ANSWER >> 20
+                ),
+            ));
+        }
         let answer: Answer<'a> =
             serde_json::from_slice(body.get_or_init(|| bytes)).map_err(|e| {
                 PrometheusError::new(

@@ -229,6 +229,41 @@ fn a_prometheus_that_fails_says_why_and_exits_2() {
     assert_eq!(code(&out), 2);
     assert!(text(&out).contains("HTML page"), "{}", text(&out));
 
+    // JSON that is not an answer, an answer cut off halfway, and a body of 64 MiB that is not
+    // JSON at all (refused at its first bytes, not read to its end).
+    let broken = StubServer::start(vec![(
+        "/api/v1/query",
+        Reply::Ok("application/json", br#"{"status": "succ"#.to_vec()),
+    )]);
+    let out = check(&broken.url(""), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("not a Prometheus API answer"),
+        "{}",
+        text(&out)
+    );
+    let cut = StubServer::start(vec![(
+        "/api/v1/query",
+        Reply::CutShort(
+            br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"#.to_vec(),
+        ),
+    )]);
+    let out = check(&cut.url(""), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("the answer broke off"),
+        "{}",
+        text(&out)
+    );
+    let huge = StubServer::start(vec![("/api/v1/query", Reply::Huge(64 << 20))]);
+    let out = check(&huge.url(""), &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("does not open as a JSON object"),
+        "{}",
+        text(&out)
+    );
+
     // Credentials come from the environment, are sent, and never printed.
     let auth = StubServer::start(vec![(
         "/api/v1/query",

@@ -923,34 +923,24 @@ impl Checker {
     /// at once: a fleet in the middle of rollouts runs tens of builds, one git process each.
     fn learn_relations(&mut self, served: &[String], reference: &str) -> Result<(), RepoError> {
         const GIT_AT_ONCE: usize = 4;
-        let shallow = !self.volatile.boundary.is_empty();
-        let known = |id: &String| {
-            let key = (id.clone(), reference.to_owned());
-            if shallow {
-                self.volatile.shallow_relations.contains_key(&key)
-            } else {
-                self.relations.contains_key(&key)
-            }
-        };
-        let missing: Vec<&String> = served.iter().filter(|id| !known(id)).collect();
+        let missing: Vec<&String> = served
+            .iter()
+            .filter(|id| {
+                !self
+                    .known_relations()
+                    .contains_key(&((*id).clone(), reference.to_owned()))
+            })
+            .collect();
         if missing.len() < 2 {
             return Ok(());
         }
         let (repo, boundary) = (&self.repo, &self.volatile.boundary);
         let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |id| {
-            if shallow {
-                repo.relation_in_shallow(id, reference, boundary)
-            } else {
-                repo.relation(id, reference)
-            }
+            relation_by_git(repo, boundary, id, reference)
         });
         for (id, relation) in missing.into_iter().zip(found) {
-            let key = (id.clone(), reference.to_owned());
-            if shallow {
-                self.volatile.shallow_relations.insert(key, relation?);
-            } else {
-                self.relations.insert(key, relation?);
-            }
+            self.known_relations()
+                .insert((id.clone(), reference.to_owned()), relation?);
         }
         Ok(())
     }
@@ -958,24 +948,21 @@ impl Checker {
     /// How `served` relates to `reference`, from the cache or git.
     fn relation(&mut self, served: &str, reference: &str) -> Result<Relation, RepoError> {
         let key = (served.to_owned(), reference.to_owned());
+        if let Some(relation) = self.known_relations().get(&key) {
+            return Ok(relation.clone());
+        }
+        let relation = relation_by_git(&self.repo, &self.volatile.boundary, served, reference)?;
+        self.known_relations().insert(key, relation.clone());
+        Ok(relation)
+    }
+
+    /// The relations already counted: for good in a full clone; in a shallow one, until the
+    /// repository changes (a deeper fetch moves the boundary they were counted within).
+    fn known_relations(&mut self) -> &mut HashMap<(String, String), Relation> {
         if self.volatile.boundary.is_empty() {
-            if let Some(relation) = self.relations.get(&key) {
-                return Ok(relation.clone());
-            }
-            let relation = self.repo.relation(served, reference)?;
-            self.relations.insert(key, relation.clone());
-            Ok(relation)
+            &mut self.relations
         } else {
-            if let Some(relation) = self.volatile.shallow_relations.get(&key) {
-                return Ok(relation.clone());
-            }
-            let relation =
-                self.repo
-                    .relation_in_shallow(served, reference, &self.volatile.boundary)?;
-            self.volatile
-                .shallow_relations
-                .insert(key, relation.clone());
-            Ok(relation)
+            &mut self.volatile.shallow_relations
         }
     }
 
@@ -999,6 +986,20 @@ impl Checker {
             time: None,
             subject: None,
         })
+    }
+}
+
+/// How `served` relates to `reference`, as git counts it: within `boundary` in a shallow clone.
+fn relation_by_git(
+    repo: &Repo,
+    boundary: &[String],
+    served: &str,
+    reference: &str,
+) -> Result<Relation, RepoError> {
+    if boundary.is_empty() {
+        repo.relation(served, reference)
+    } else {
+        repo.relation_in_shallow(served, reference, boundary)
     }
 }
 

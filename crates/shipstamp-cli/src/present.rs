@@ -26,32 +26,50 @@ fn commits(n: u64) -> &'static str {
 /// Where the served commit stands against the ref, as a sentence; `None` for a match and for
 /// targets that served no commit.
 pub(crate) fn position<'a>(r: &'a TargetReport, ref_name: &'a str) -> Option<Position<'a>> {
-    match (r.status, r.behind, r.ahead) {
-        (Status::Behind, Some(_), _)
-        | (Status::Ahead, _, Some(_))
-        | (Status::Diverged, Some(_), Some(_)) => Some(Position { r, ref_name }),
-        _ => None,
-    }
+    let place = match (r.status, r.behind, r.ahead) {
+        (Status::Behind, Some(n), _) => Place::Behind(n),
+        (Status::Ahead, _, Some(n)) => Place::Ahead(n),
+        (Status::Diverged, Some(behind), Some(ahead)) => Place::Diverged {
+            ahead,
+            behind,
+            merge_base: r.merge_base.as_deref(),
+        },
+        _ => return None,
+    };
+    Some(Position { place, ref_name })
 }
 
 /// See [`position`]: written straight into the output (a fleet has 100,000 lines of them).
 pub(crate) struct Position<'a> {
-    r: &'a TargetReport,
+    place: Place<'a>,
     ref_name: &'a str,
+}
+
+enum Place<'a> {
+    Behind(u64),
+    Ahead(u64),
+    Diverged {
+        ahead: u64,
+        behind: u64,
+        merge_base: Option<&'a str>,
+    },
 }
 
 impl fmt::Display for Position<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (r, ref_name) = (self.r, self.ref_name);
-        match (r.status, r.behind, r.ahead) {
-            (Status::Behind, Some(n), _) => write!(f, "{n} {} behind {ref_name}", commits(n)),
-            (Status::Ahead, _, Some(n)) => write!(f, "{n} {} ahead of {ref_name}", commits(n)),
-            (Status::Diverged, Some(behind), Some(ahead)) => write!(
+        let ref_name = self.ref_name;
+        match self.place {
+            Place::Behind(n) => write!(f, "{n} {} behind {ref_name}", commits(n)),
+            Place::Ahead(n) => write!(f, "{n} {} ahead of {ref_name}", commits(n)),
+            Place::Diverged {
+                ahead,
+                behind,
+                merge_base,
+            } => write!(
                 f,
                 "{ahead} ahead, {behind} behind {ref_name} (merge base {})",
-                r.merge_base.as_deref().map(short).unwrap_or("none")
+                merge_base.map(short).unwrap_or("none")
             ),
-            _ => Ok(()),
         }
     }
 }

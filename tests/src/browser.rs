@@ -142,7 +142,15 @@ impl Page {
             .send(Message::text(msg.to_string()))
             .expect("send to DevTools");
         loop {
-            let msg = self.socket.read().expect("read from DevTools");
+            let msg = match self.socket.read() {
+                Ok(msg) => msg,
+                // A signal (or the machine pausing the process) interrupts a read that has a
+                // timeout even under SA_RESTART; nothing was consumed, so read again.
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    continue;
+                }
+                Err(e) => panic!("read from DevTools: {e:?}"),
+            };
             let Message::Text(text) = msg else { continue };
             let value: Value = serde_json::from_str(text.as_str()).expect("DevTools JSON");
             if value["id"] == id {

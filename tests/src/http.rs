@@ -61,7 +61,7 @@ pub fn request_with(
         if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        match stream.read(&mut chunk)? {
+        match read_some(&mut stream, &mut chunk)? {
             0 => return Err(std::io::Error::other("no end of headers")),
             n => raw.extend_from_slice(&chunk[..n]),
         }
@@ -87,7 +87,7 @@ pub fn request_with(
         _ if method == "HEAD" || status == 304 => body.clear(),
         Some(length) => {
             while body.len() < length {
-                match stream.read(&mut chunk)? {
+                match read_some(&mut stream, &mut chunk)? {
                     0 => break,
                     n => body.extend_from_slice(&chunk[..n]),
                 }
@@ -104,4 +104,15 @@ pub fn request_with(
         headers,
         body,
     })
+}
+
+/// `Read::read`, again when a signal interrupts it: a socket with a read timeout sees `EINTR`
+/// even where the signal handler asked for restarts.
+fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }

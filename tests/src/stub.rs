@@ -111,6 +111,7 @@ fn serve(mut conn: TcpStream, routes: &Routes, seen: &Mutex<Vec<String>>) {
                 return;
             }
             Ok(1) => head.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             _ => return,
         }
     }

@@ -5,8 +5,8 @@
 //! This crate (unpublished) holds shipstamp's end-to-end tests and their helpers: real
 //! temporary git repositories ([`TempRepo`]), fixture service crates built with real cargo
 //! ([`Fixture`]), service processes on loopback ([`Service`]), a minimal HTTP client
-//! ([`request`]), a misbehaving-on-demand HTTP server ([`StubServer`]) and headless Chromium
-//! ([`Browser`]).
+//! ([`request`]), a misbehaving-on-demand HTTP server ([`StubServer`]), a gateway that hides
+//! part of a server's API ([`Gateway`]) and headless Chromium ([`Browser`]).
 
 // The README shows a whole `build.rs`, so its example has `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
@@ -15,6 +15,7 @@ mod axum_server;
 mod big_fleet;
 mod browser;
 mod fixture;
+mod gateway;
 mod git_shim;
 mod http;
 mod prometheus;
@@ -26,6 +27,7 @@ pub use axum_server::serve_axum;
 pub use big_fleet::BigFleet;
 pub use browser::{Browser, Page};
 pub use fixture::{BUILD_INPUT_VARS, Build, Fixture};
+pub use gateway::Gateway;
 pub use git_shim::GitShim;
 pub use http::{HttpResponse, request, request_with};
 pub use prometheus::{PrometheusServer, percent_encode};

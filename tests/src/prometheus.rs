@@ -79,6 +79,19 @@ impl PrometheusServer {
         body["data"]["result"].as_array().unwrap().clone()
     }
 
+    /// How many requests this Prometheus answered at `/federate`, as it counts them itself.
+    pub fn federate_requests(&self) -> u64 {
+        let metrics = crate::request(self.addr, "GET", "/metrics").expect("/metrics");
+        String::from_utf8_lossy(&metrics.body)
+            .lines()
+            .filter(|l| {
+                l.starts_with("prometheus_http_requests_total{")
+                    && l.contains(r#"handler="/federate""#)
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
     /// The single value of a query that yields one sample.
     pub fn scalar(&self, promql: &str) -> f64 {
         let result = self.query(promql);

@@ -8,12 +8,14 @@
 //! Run it with `cargo run -p shipstamp-bench --release --bin prometheus_scale` (needs
 //! `prometheus`, `promtool` and `curl`; about two minutes). Target: 2 s. Most of that time is
 //! Prometheus' own: `SHIPSTAMP_PROMETHEUS=path` measures against another Prometheus binary.
+//! Also measured: the same `check` through a gateway that hides `/federate`, so that the
+//! series come from the query API (as from Thanos or Mimir).
 
 use std::io::Write;
 use std::process::Command;
 
 use shipstamp_bench::{Run, measure, median_and_peak, release_cli};
-use shipstamp_tests::{PrometheusServer, TempRepo};
+use shipstamp_tests::{Gateway, PrometheusServer, TempRepo};
 
 const INSTANCES: usize = 100_000;
 const COMMITS: usize = 20;
@@ -115,14 +117,14 @@ fn main() {
     let url = format!("http://{}", prometheus.addr);
     let selector = r#"orders_build_info{env="prod"}"#;
 
-    let check = |json: bool, keep_output: bool| -> Run {
+    let check_at = |url: &str, json: bool, keep_output: bool| -> Run {
         let mut cmd = Command::new(&cli);
         cmd.args([
             "check",
             "--ref",
             "main",
             "--prometheus",
-            &url,
+            url,
             "--selector",
             selector,
             "--repo",
@@ -139,9 +141,11 @@ fn main() {
         }
         run
     };
+    let check = |json: bool, keep_output: bool| check_at(&url, json, keep_output);
     // Warm-up (Prometheus' caches, the page cache), and the answer checked (by counting, not
     // parsing: a parsed document of 100,000 targets would grow this process).
     let logged_before = std::fs::read_to_string(&query_log).map_or(0, |l| l.lines().count());
+    let federated_before = prometheus.federate_requests();
     {
         let warm = check(true, true);
         assert!(warm.stdout.starts_with(r#"{"schema":"shipstamp-check/v1""#));
@@ -166,24 +170,34 @@ fn main() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(queries.len(), 3, "check sent three queries: {queries:?}");
+    // The builds and the start times through /federate, the failing scrapes by a query.
+    assert_eq!(
+        prometheus.federate_requests() - federated_before,
+        2,
+        "check read two selectors through /federate"
+    );
+    assert_eq!(queries.len(), 1, "check sent one query: {queries:?}");
+    let federated = [selector, r#"orders_start_time_seconds{env="prod"}"#];
     let mut text_runs: Vec<Run> = (0..RUNS).map(|_| check(false, false)).collect();
     let mut json_runs: Vec<Run> = (0..RUNS).map(|_| check(true, false)).collect();
     // (The JSON document is tens of megabytes; the text, one line per instance.)
     let (text_median, text_peak) = median_and_peak(&mut text_runs);
     let (json_median, json_peak) = median_and_peak(&mut json_runs);
 
-    // Prometheus alone: the queries the warm-up `check` sent (the builds running now, the
-    // failing scrapes, the start times), as Prometheus logged them, asked by one curl each, all
-    // at once, bodies thrown away. The difference is shipstamp's own work.
-    let curls: Vec<String> = queries
+    // Prometheus alone: the requests the warm-up `check` sent (the builds running now and the
+    // start times through /federate, the failing scrapes as Prometheus logged the query),
+    // asked by one curl each, all at once, bodies thrown away. The difference is shipstamp's
+    // own work.
+    let curl = |path: &str, param: &str, value: &str| {
+        format!(
+            "curl -sSf -o /dev/null -G '{url}{path}' --data-urlencode '{param}={}' &",
+            value.replace('\'', r"'\''")
+        )
+    };
+    let curls: Vec<String> = federated
         .iter()
-        .map(|q| {
-            format!(
-                "curl -sSf -o /dev/null -G '{url}/api/v1/query' --data-urlencode 'query={}' &",
-                q.replace('\'', r"'\''")
-            )
-        })
+        .map(|s| curl("/federate", "match[]", s))
+        .chain(queries.iter().map(|q| curl("/api/v1/query", "query", q)))
         .collect();
     let script = format!("{}\nwait", curls.join("\n"));
     let mut alone_runs: Vec<Run> = (0..RUNS)
@@ -194,6 +208,14 @@ fn main() {
         "curl (apt-get install curl)"
     );
     let (alone_median, _) = median_and_peak(&mut alone_runs);
+
+    // The same through a gateway without /federate (as Thanos and Mimir are): the query API.
+    let gateway = Gateway::start(prometheus.addr, "/federate");
+    let mut api_runs: Vec<Run> = (0..RUNS)
+        .map(|_| check_at(&gateway.url(), false, false))
+        .collect();
+    let (api_median, api_peak) = median_and_peak(&mut api_runs);
+    drop(gateway);
 
     let html = dir.path().join("fleet.html");
     let mut dashboard_runs: Vec<Run> = (0..RUNS)
@@ -227,8 +249,11 @@ fn main() {
     println!("  text:   {text_median:.2} s, peak memory {text_peak:.0} MiB");
     println!("  --json: {json_median:.2} s, peak memory {json_peak:.0} MiB");
     println!(
-        "  Prometheus alone, the same three queries at once (curl): {alone_median:.2} s, so shipstamp's own work is {:.2} s of the text run",
+        "  Prometheus alone, the same three requests at once (curl): {alone_median:.2} s, so shipstamp's own work is {:.2} s of the text run",
         text_median - alone_median
+    );
+    println!(
+        "  text through a gateway without /federate (the query API): {api_median:.2} s, peak memory {api_peak:.0} MiB"
     );
     println!(
         "  dashboard --once over the same data: {dashboard_median:.2} s, peak memory {dashboard_peak:.0} MiB (page: {:.1} MiB)",

@@ -1,13 +1,21 @@
 //! Instances and what they run, from Prometheus: the series of `<package>_build_info` that
 //! every stamped service exports (and Prometheus already scrapes, through its own Kubernetes,
-//! Consul or EC2 discovery). A few queries answer for the whole fleet; the instances themselves
-//! are never contacted.
+//! Consul or EC2 discovery). A few requests answer for the whole fleet; the instances
+//! themselves are never contacted.
+//!
+//! The series are read through `/federate` where the server has it (Prometheus,
+//! VictoriaMetrics): it hands out the latest sample of each series without running the query
+//! engine, and its text is cheaper to write than the query API's JSON (at 100,000 instances, a
+//! third less of Prometheus' time). Where it has not (Thanos, Mimir, a proxy that lets only
+//! `/api/v1` through), or the selector is an expression rather than a series selector, the
+//! same series come from the query API.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, Read};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use shipstamp::Timestamp;
@@ -39,6 +47,9 @@ pub struct Prometheus {
     auth: Option<Auth>,
     timeout: Duration,
     lookback: Duration,
+    /// Set once the server showed it has no `/federate` for this source (shared by clones, so
+    /// that a dashboard's later rounds go straight to the query API).
+    no_federation: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -135,7 +146,7 @@ struct Labels<'a> {
     package: Option<Text<'a>>,
 }
 
-impl Labels<'_> {
+impl<'a> Labels<'a> {
     fn get(&self, label: &str) -> Option<&str> {
         let value = match label {
             "__name__" => &self.name,
@@ -148,6 +159,21 @@ impl Labels<'_> {
             _ => return None,
         };
         value.as_ref().map(|t| &*t.0)
+    }
+
+    /// Keeps `value` when `label` is one of those that matter here.
+    fn set(&mut self, label: &str, value: Cow<'a, str>) {
+        let slot = match label {
+            "__name__" => &mut self.name,
+            "instance" => &mut self.instance,
+            "job" => &mut self.job,
+            "revision" => &mut self.revision,
+            "dirty" => &mut self.dirty,
+            "version" => &mut self.version,
+            "package" => &mut self.package,
+            _ => return,
+        };
+        *slot = Some(Text(value));
     }
 }
 
@@ -218,6 +244,7 @@ impl Prometheus {
             auth: None,
             timeout: Duration::from_secs(30),
             lookback: Duration::from_secs(3600),
+            no_federation: Arc::default(),
         })
     }
 
@@ -290,18 +317,25 @@ impl Prometheus {
         // The answers' bytes, which the series borrow their labels from (for 100,000 instances,
         // tens of megabytes that would otherwise be a few hundred thousand small strings).
         let [
+            current_federated,
             current_body,
             failing_body,
             names_body,
+            starts_federated,
             starts_body,
             down_body,
-        ]: [Body; 5] = Default::default();
+        ]: [Body; 7] = Default::default();
         let (current, failing, starts) = std::thread::scope(|scope| {
-            let current = scope
-                .spawn(|| self.query(&agent, &format!("group by ({LABELS}) ({s})"), &current_body));
+            let current = scope.spawn(|| match self.federate(&agent, s, &current_federated)? {
+                Some(series) => Ok(distinct_builds(series)),
+                None => self.query(&agent, &format!("group by ({LABELS}) ({s})"), &current_body),
+            });
             let failing = scope.spawn(|| self.query(&agent, &up_query, &failing_body));
             let starts = scope.spawn(|| match &start_query {
-                Some(q) => self.query(&agent, q, &starts_body).map(start_times),
+                Some(q) => match self.federate(&agent, q, &starts_federated)? {
+                    Some(series) => Ok(start_times(series)),
+                    None => self.query(&agent, q, &starts_body).map(start_times),
+                },
                 None => self.start_times(&agent, &names_body, &starts_body),
             });
             (join(current), join(failing), join(starts))
@@ -419,6 +453,99 @@ impl Prometheus {
         Ok(start_times(series))
     }
 
+    /// A GET of `path` on the server, with the credentials.
+    fn get(
+        &self,
+        agent: &ureq::Agent,
+        path: &str,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let request = agent.get(format!("{}{path}", self.url));
+        match &self.auth {
+            Some(Auth::Bearer(token)) => request.header("Authorization", format!("Bearer {token}")),
+            Some(Auth::Basic(user, password)) => request.header(
+                "Authorization",
+                format!("Basic {}", base64(&format!("{user}:{password}"))),
+            ),
+            None => request,
+        }
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> PrometheusError {
+        PrometheusError::new(
+            PrometheusErrorKind::Unreachable,
+            format!("Prometheus at {}: {e}", self.url),
+        )
+    }
+
+    /// The latest sample of each series `selector` matches, through `/federate`, borrowing
+    /// from the answer kept in `body`. `None` when this server does not answer it in the text
+    /// format (no such endpoint, or a selector that is an expression): then the query API
+    /// answers instead, and says what is wrong if anything is.
+    fn federate<'a>(
+        &self,
+        agent: &ureq::Agent,
+        selector: &str,
+        body: &'a Body,
+    ) -> Result<Option<Vec<Series<'a>>>, PrometheusError> {
+        if self.no_federation.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut response = self
+            .get(agent, "/federate")
+            .query("match[]", selector)
+            .header("Accept", "text/plain;version=0.0.4")
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        let is_text = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"));
+        if status != 200 || !is_text {
+            // Not now (overloaded, credentials) is not never.
+            if matches!(status, 200 | 400 | 404 | 405 | 501) {
+                self.no_federation.store(true, Ordering::Relaxed);
+            }
+            return Ok(None);
+        }
+        let reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let bytes = self.read_whole(reader)?;
+        let series = std::str::from_utf8(body.get_or_init(|| bytes))
+            .ok()
+            .and_then(exposition);
+        if series.is_none() {
+            self.no_federation.store(true, Ordering::Relaxed);
+        }
+        Ok(series)
+    }
+
+    /// A body to its end, up to [`MAX_ANSWER`].
+    fn read_whole(&self, reader: impl Read) -> Result<Vec<u8>, PrometheusError> {
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_ANSWER + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                PrometheusError::new(
+                    PrometheusErrorKind::Unreachable,
+                    format!("Prometheus at {}: the answer broke off ({e})", self.url),
+                )
+            })?;
+        if bytes.len() as u64 > MAX_ANSWER {
+            return Err(PrometheusError::new(
+                PrometheusErrorKind::NotPrometheus,
+                format!(
+                    "Prometheus at {}: the answer is larger than {} MiB, more than any fleet's \
+                     build series (is the selector too wide?)",
+                    self.url,
+                    MAX_ANSWER >> 20
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
     /// One instant query: the series of its vector, borrowing from the answer kept in `body`.
     fn query<'a>(
         &self,
@@ -426,26 +553,13 @@ impl Prometheus {
         promql: &str,
         body: &'a Body,
     ) -> Result<Vec<Series<'a>>, PrometheusError> {
-        let mut request = agent
-            .get(format!("{}/api/v1/query", self.url))
-            .query("query", promql)
-            .header("Accept", "application/json");
-        match &self.auth {
-            Some(Auth::Bearer(token)) => {
-                request = request.header("Authorization", format!("Bearer {token}"));
-            }
-            Some(Auth::Basic(user, password)) => {
-                request = request.header(
-                    "Authorization",
-                    format!("Basic {}", base64(&format!("{user}:{password}"))),
-                );
-            }
-            None => {}
-        }
         let at = || format!("Prometheus at {}", self.url);
-        let mut response = request.call().map_err(|e| {
-            PrometheusError::new(PrometheusErrorKind::Unreachable, format!("{}: {e}", at()))
-        })?;
+        let mut response = self
+            .get(agent, "/api/v1/query")
+            .query("query", promql)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| self.unreachable(e))?;
         let status = response.status();
         if status == 401 || status == 403 {
             return Err(PrometheusError::new(
@@ -506,22 +620,7 @@ impl Prometheus {
                 ),
             ));
         }
-        let mut bytes = Vec::new();
-        reader
-            .take(MAX_ANSWER + 1)
-            .read_to_end(&mut bytes)
-            .map_err(broke_off)?;
-        if bytes.len() as u64 > MAX_ANSWER {
-            return Err(PrometheusError::new(
-                PrometheusErrorKind::NotPrometheus,
-                format!(
-                    "{}: the answer is larger than {} MiB, more than any fleet's build series \
-                     (is the selector too wide?)",
-                    at(),
-                    MAX_ANSWER >> 20
-                ),
-            ));
-        }
+        let bytes = self.read_whole(reader)?;
         let answer: Answer<'a> =
             serde_json::from_slice(body.get_or_init(|| bytes)).map_err(|e| {
                 PrometheusError::new(
@@ -631,6 +730,92 @@ fn start_times<'a>(series: Vec<Series<'a>>) -> StartTimes<'a> {
             .or_insert(at);
     }
     starts
+}
+
+/// One series per instance and build, as `group by (LABELS)` gives them: `/federate` hands
+/// out every series, and two that differ only in other labels are one build.
+fn distinct_builds(series: Vec<Series<'_>>) -> Vec<Series<'_>> {
+    let first: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(series.len());
+        series
+            .iter()
+            .map(|s| {
+                let build = ["instance", "job", "revision", "dirty", "version", "package"];
+                seen.insert(build.map(|label| s.labels.get(label)))
+            })
+            .collect()
+    };
+    series
+        .into_iter()
+        .zip(first)
+        .filter_map(|(s, first)| first.then_some(s))
+        .collect()
+}
+
+/// The samples of a text-format exposition, as `/federate` writes it, borrowing their labels
+/// from it (a label value with escapes is decoded into its own string). `None` when a line is
+/// not in that format.
+fn exposition(text: &str) -> Option<Vec<Series<'_>>> {
+    let mut series = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = line.trim_start_matches([' ', '\t']);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+        let (name, mut rest) = line.split_at(name_end);
+        if name.is_empty() {
+            return None;
+        }
+        let mut labels = Labels::default();
+        labels.set("__name__", Cow::Borrowed(name));
+        if let Some(inner) = rest.strip_prefix('{') {
+            rest = inner;
+            loop {
+                rest = rest.trim_start_matches([' ', '\t']);
+                if let Some(after) = rest.strip_prefix('}') {
+                    rest = after;
+                    break;
+                }
+                let (label, after) = rest.split_once('=')?;
+                let (value, after) = quoted(after.trim_start().strip_prefix('"')?)?;
+                labels.set(label.trim_end(), value);
+                rest = after.trim_start_matches([' ', '\t']);
+                if let Some(after) = rest.strip_prefix(',') {
+                    rest = after;
+                } else if !rest.starts_with('}') {
+                    return None;
+                }
+            }
+        }
+        // The value, then maybe a timestamp (not needed: the sample is the latest).
+        let value = rest.split_ascii_whitespace().next()?.parse().ok()?;
+        series.push(Series { labels, value });
+    }
+    Some(series)
+}
+
+/// A label value up to its closing quote (`s` starts just after the opening one), and what
+/// follows it. The format escapes `\\`, `\"` and a line feed as `\n`.
+fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
+    let end = s.find(['"', '\\'])?;
+    if s.as_bytes()[end] == b'"' {
+        return Some((Cow::Borrowed(&s[..end]), &s[end + 1..]));
+    }
+    let mut value = String::from(&s[..end]);
+    let mut chars = s[end..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((Cow::Owned(value), &s[end + i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => value.push('\n'),
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 /// A plain series selector's metric name (maybe empty) and label matchers (maybe empty):
@@ -793,6 +978,75 @@ mod tests {
         ));
         assert_eq!(sample.metric.get("package"), None);
         assert_eq!(sample.value.as_ref().map(|(_, v)| &*v.0), Some("1"));
+    }
+
+    #[test]
+    fn federated_text_lends_its_labels_and_decodes_escapes() {
+        // As Prometheus' /federate writes it: a TYPE line per name, external labels added,
+        // every sample with its timestamp.
+        let text = "# TYPE orders_build_info untyped\n\
+            orders_build_info{dirty=\"false\",env=\"prod\",instance=\"10.0.0.1:8080\",job=\"orders\",package=\"orders\",revision=\"3f9c2e1\",version=\"1.4.2\"} 1 1796177758000\n\
+            orders_build_info{instance=\"a\\\\b \\\"c\\\"\\nd\",job=\"orders\",} 1\r\n\
+            \n\
+            # TYPE orders_start_time_seconds untyped\n\
+            orders_start_time_seconds{instance=\"10.0.0.1:8080\",job=\"orders\"} 1.796091368e+09 1796177758000\n\
+            orders_start_time_seconds NaN\n\
+            up{ instance = \"x\" } +Inf\n";
+        let series = exposition(text).unwrap();
+        assert_eq!(series.len(), 5);
+        let first = &series[0].labels;
+        assert_eq!(first.get("__name__"), Some("orders_build_info"));
+        assert_eq!(first.get("revision"), Some("3f9c2e1"));
+        assert_eq!(first.get("dirty"), Some("false"));
+        assert!(matches!(
+            first.instance.as_ref().unwrap().0,
+            Cow::Borrowed(_)
+        ));
+        let escaped = &series[1].labels;
+        assert_eq!(escaped.get("instance"), Some("a\\b \"c\"\nd"));
+        assert!(matches!(
+            escaped.instance.as_ref().unwrap().0,
+            Cow::Owned(_)
+        ));
+        assert_eq!(escaped.get("job"), Some("orders"));
+        assert_eq!(series[2].value, 1_796_091_368.0);
+        assert!(series[3].value.is_nan());
+        assert_eq!(series[4].value, f64::INFINITY);
+        assert_eq!(series[4].labels.get("instance"), Some("x"));
+        assert_eq!(exposition("").unwrap().len(), 0);
+        // Not the text format: the query API answers instead.
+        for junk in [
+            "<html><body>Not Found</body></html>",
+            "{\"status\":\"success\"}",
+            "orders_build_info{instance=\"x} 1",
+            "orders_build_info{instance=\"x\" job=\"y\"} 1",
+            "orders_build_info{instance} 1",
+            "orders_build_info{instance=\"x\"}",
+            "orders_build_info one",
+        ] {
+            assert!(exposition(junk).is_none(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn federated_series_are_one_per_build() {
+        let text = "b{instance=\"x\",job=\"j\",revision=\"r1\",pod=\"p1\"} 1\n\
+            b{instance=\"x\",job=\"j\",revision=\"r1\",pod=\"p2\"} 1\n\
+            b{instance=\"x\",job=\"j\",revision=\"r2\"} 1\n\
+            b{instance=\"y\",job=\"j\",revision=\"r1\"} 1\n";
+        let builds = distinct_builds(exposition(text).unwrap());
+        let seen: Vec<_> = builds
+            .iter()
+            .map(|s| (s.labels.get("instance"), s.labels.get("revision")))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("x"), Some("r1")),
+                (Some("x"), Some("r2")),
+                (Some("y"), Some("r1"))
+            ]
+        );
     }
 
     #[test]

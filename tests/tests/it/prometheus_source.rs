@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
-use shipstamp_tests::{Fixture, PrometheusServer, Reply, Service, StubServer, TempRepo};
+use shipstamp_tests::{Fixture, Gateway, PrometheusServer, Reply, Service, StubServer, TempRepo};
 
 use crate::util::{cli, code, text};
 
@@ -56,7 +56,7 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
     prometheus.wait_until(|p| p.query("prom_orders_start_time_seconds").len() == 3);
     let url = format!("http://{}", prometheus.addr);
     let selector = r#"prom_orders_build_info{job="orders"}"#;
-    let check = || {
+    let check_at = |url: &str| {
         run(
             &[
                 "check",
@@ -64,7 +64,7 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
                 "--ref",
                 "main",
                 "--prometheus",
-                &url,
+                url,
                 "--selector",
                 selector,
                 "--repo",
@@ -73,6 +73,7 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
             &[],
         )
     };
+    let check = || check_at(&url);
     let out = check();
     assert_eq!(code(&out), 1, "one instance is behind: {}", text(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -101,6 +102,22 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
     assert!(fresh_t["started_at"].is_string());
     // Judged from Prometheus alone: no instance was asked for /version.
     // (Their /metrics were scraped by Prometheus; shipstamp only asked Prometheus.)
+
+    // The builds and start times were read through /federate, as Prometheus counts. Behind a
+    // gateway without it (as Thanos and Mimir are), the query API gives the same judgement.
+    let federated = prometheus.federate_requests();
+    assert!(federated >= 2, "{federated} requests to /federate");
+    let gateway = Gateway::start(prometheus.addr, "/federate");
+    let through_api = check_at(&gateway.url());
+    assert_eq!(code(&through_api), 1, "{}", text(&through_api));
+    let sorted_targets = |out: &Output| {
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut targets = doc["targets"].as_array().unwrap().clone();
+        targets.sort_by_key(|t| t["url"].to_string());
+        targets
+    };
+    assert_eq!(sorted_targets(&through_api), sorted_targets(&out));
+    assert_eq!(prometheus.federate_requests(), federated);
 
     // One instance stops: its scrape fails, and it is unreachable with the last build seen.
     let doomed_addr = doomed.addr;
@@ -318,4 +335,58 @@ fn a_prometheus_that_fails_says_why_and_exits_2() {
     assert_eq!(code(&out), 64, "{}", text(&out));
     let out = run(&["check", "--ref", "main", "--selector", "x"], &[]);
     assert_eq!(code(&out), 64, "{}", text(&out));
+}
+
+#[test]
+fn a_federate_endpoint_that_is_not_prometheus_text_falls_back_to_the_query_api() {
+    let repo = TempRepo::new();
+    let head = repo.commit_all("one");
+    // The query API knows one instance at HEAD; /federate answers a login page, or text that is
+    // not the exposition format (both with status 200).
+    let answer = format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"instance":"10.0.0.1:8080","job":"orders","revision":"{head}","package":"orders","version":"1.0.0"}},"value":[1796165756.5,"1"]}}]}}}}"#
+    );
+    for (content_type, federated) in [
+        (
+            "text/html",
+            "<!doctype html><html><body>Sign in</body></html>",
+        ),
+        (
+            "text/plain; version=0.0.4",
+            "orders_build_info{instance=\"x} 1\n",
+        ),
+    ] {
+        let stub = StubServer::start(vec![
+            (
+                "/federate",
+                Reply::Ok(content_type, federated.as_bytes().to_vec()),
+            ),
+            (
+                "/api/v1/query",
+                Reply::Ok("application/json", answer.clone().into_bytes()),
+            ),
+        ]);
+        let out = run(
+            &[
+                "check",
+                "--ref",
+                "main",
+                "--prometheus",
+                &stub.url(""),
+                "--selector",
+                "orders_build_info",
+                "--repo",
+                repo.path().to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code(&out), 0, "{content_type}: {}", text(&out));
+        assert!(
+            text(&out).contains("match") && text(&out).contains("10.0.0.1:8080"),
+            "{}",
+            text(&out)
+        );
+        let heads = stub.request_heads();
+        assert!(heads.iter().any(|h| h.starts_with("GET /federate?")));
+    }
 }

@@ -79,6 +79,17 @@ impl PrometheusServer {
         body["data"]["result"].as_array().unwrap().clone()
     }
 
+    /// The (major, minor) release this Prometheus says it is.
+    pub fn version(&self) -> (u32, u32) {
+        let info = crate::request(self.addr, "GET", "/api/v1/status/buildinfo").expect("buildinfo");
+        let info: serde_json::Value = serde_json::from_slice(&info.body).expect("buildinfo JSON");
+        let version = info["data"]["version"].as_str().expect("a version");
+        let mut parts = version
+            .split(['.', '+', '-'])
+            .map(|p| p.parse().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+
     /// How many requests this Prometheus answered at `/federate`, as it counts them itself.
     pub fn federate_requests(&self) -> u64 {
         let metrics = crate::request(self.addr, "GET", "/metrics").expect("/metrics");

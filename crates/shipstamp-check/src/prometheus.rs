@@ -267,7 +267,7 @@ impl Prometheus {
         self
     }
 
-    /// The time limit for each query (30 s unless set).
+    /// The time limit for each request (30 s unless set).
     pub fn timeout(mut self, timeout: Duration) -> Prometheus {
         self.timeout = timeout;
         self
@@ -547,7 +547,8 @@ impl Prometheus {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/plain"));
         if status != 200 || !is_text {
-            // Not now (overloaded, credentials) is not never.
+            // An overloaded server or refused credentials may pass; a missing endpoint, a
+            // page from a proxy or a refused selector will not.
             if matches!(status, 200 | 400 | 404 | 405 | 501) {
                 self.no_federation.store(true, Ordering::Relaxed);
             }

@@ -412,3 +412,39 @@ fn federate_is_asked_where_it_is_faster_and_the_query_api_answers_where_it_fails
         );
     }
 }
+
+#[test]
+fn a_server_without_federate_is_not_asked_there_again() {
+    // Says it is Prometheus 2.42 (whose /federate is the faster way), but has no /federate: a
+    // gateway that passes only /api/v1, as in front of Thanos or Mimir.
+    let answer = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"10.0.0.1:8080","job":"orders","revision":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"},"value":[1796165756.5,"1"]}]}}"#;
+    let stub = StubServer::start(vec![
+        (
+            "/api/v1/status/buildinfo",
+            Reply::Ok(
+                "application/json",
+                br#"{"status":"success","data":{"version":"2.42.0"}}"#.to_vec(),
+            ),
+        ),
+        (
+            "/api/v1/query",
+            Reply::Ok("application/json", answer.to_vec()),
+        ),
+    ]);
+    let source = shipstamp_check::Prometheus::new(&stub.url(""), "orders_build_info").unwrap();
+    let federate_asks = || {
+        stub.request_heads()
+            .iter()
+            .filter(|h| h.starts_with("GET /federate?"))
+            .count()
+    };
+    // A dashboard's rounds: the first finds /federate missing, the later ones do not ask it.
+    let first = source.observe().unwrap();
+    assert_eq!(first.len(), 1);
+    let asked = federate_asks();
+    assert!((1..=2).contains(&asked), "{asked}");
+    let again = source.clone().observe().unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(federate_asks(), asked);
+    assert_eq!(again[0].url, "10.0.0.1:8080");
+}

@@ -135,7 +135,9 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
             Vec::new(),
             errors.clone(),
         );
-        std::fs::write(path, static_page(&fleet)?)
+        std::fs::File::create(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|file| write_static_page(&fleet, file))
             .with_context(|| format!("writing {}", path.display()))?;
         writeln!(out, "{}: {}", path.display(), fleet.one_line())?;
         // A service git could not answer for is undecided, unless drift was found elsewhere.
@@ -385,15 +387,65 @@ fn serve(doc: &Document, request: &HeaderMap) -> Response {
 }
 
 /// The page with the document inside: opens from a file, with no server and no network.
-fn static_page(fleet: &Fleet) -> anyhow::Result<String> {
-    let json = serde_json::to_string(fleet)?;
-    // `<` only occurs inside JSON strings, where `\u003c` means the same; this keeps a
-    // `</script>` in a target's name from ending the script element.
-    let json = json.replace('<', "\\u003c");
-    anyhow::ensure!(
-        PAGE.contains(DATA_SLOT),
-        "the page template has no data slot"
-    );
-    let filled = format!(r#"<script id="fleet-data" type="application/json">{json}</script>"#);
-    Ok(PAGE.replacen(DATA_SLOT, &filled, 1))
+/// Written as it is made: at 100,000 hosts the document is tens of megabytes.
+fn write_static_page(fleet: &Fleet, out: impl Write) -> anyhow::Result<()> {
+    let (before, after) = PAGE
+        .split_once(DATA_SLOT)
+        .context("the page template has no data slot")?;
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(before.as_bytes())?;
+    out.write_all(br#"<script id="fleet-data" type="application/json">"#)?;
+    serde_json::to_writer(EscapeLessThan(&mut out), fleet)?;
+    out.write_all(b"</script>")?;
+    out.write_all(after.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes JSON with `<` as `\u003c`, which means the same inside a JSON string (the only
+/// place it occurs), so that a `</script>` in a target's name cannot end the script element.
+struct EscapeLessThan<W>(W);
+
+impl<W: Write> Write for EscapeLessThan<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for (i, part) in buf.split(|b| *b == b'<').enumerate() {
+            if i > 0 {
+                self.0.write_all(b"\\u003c")?;
+            }
+            self.0.write_all(part)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_less_than_sign_reaches_the_embedded_document() {
+        let name = "</script><script>alert(1)</script>";
+        let mut page = Vec::new();
+        serde_json::to_writer(
+            EscapeLessThan(&mut page),
+            &serde_json::json!({ "name": name, "n": 1 }),
+        )
+        .unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(!page.contains('<'), "{page}");
+        assert!(page.contains(r"\u003c/script>"), "{page}");
+        let back: serde_json::Value = serde_json::from_str(&page).unwrap();
+        assert_eq!(back["name"], name);
+        // Written piece by piece, as a buffered writer hands it over.
+        let mut pieces = Vec::new();
+        let mut writer = EscapeLessThan(&mut pieces);
+        for part in ["<", "a<<", "", "b<"] {
+            assert_eq!(writer.write(part.as_bytes()).unwrap(), part.len());
+        }
+        assert_eq!(pieces, br"\u003ca\u003c\u003cb\u003c");
+    }
 }

@@ -11,6 +11,27 @@ use shipstamp_tests::{Fixture, Gateway, PrometheusServer, Reply, Service, StubSe
 
 use crate::util::{cli, code, text};
 
+/// `shipstamp check --ref main --prometheus URL --selector SELECTOR --repo REPO`, then `extra`.
+fn check_prometheus(
+    repo: &TempRepo,
+    url: &str,
+    selector: &str,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    let repo = repo.path().to_str().unwrap();
+    let args = [
+        "check",
+        "--ref",
+        "main",
+        "--prometheus",
+        url,
+        "--selector",
+        selector,
+    ];
+    run(&[&args[..], &["--repo", repo], extra].concat(), envs)
+}
+
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(cli())
         .args(args)
@@ -56,23 +77,7 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
     prometheus.wait_until(|p| p.query("prom_orders_start_time_seconds").len() == 3);
     let url = format!("http://{}", prometheus.addr);
     let selector = r#"prom_orders_build_info{job="orders"}"#;
-    let check_at = |url: &str| {
-        run(
-            &[
-                "check",
-                "--json",
-                "--ref",
-                "main",
-                "--prometheus",
-                url,
-                "--selector",
-                selector,
-                "--repo",
-                repo.path().to_str().unwrap(),
-            ],
-            &[],
-        )
-    };
+    let check_at = |url: &str| check_prometheus(&repo, url, selector, &["--json"], &[]);
     let check = || check_at(&url);
     let out = check();
     assert_eq!(code(&out), 1, "one instance is behind: {}", text(&out));
@@ -178,20 +183,7 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
         ("nothing_build_info", "matches no series"),
         ("prom_orders_build_info{", "refused the query"),
     ] {
-        let out = run(
-            &[
-                "check",
-                "--ref",
-                "main",
-                "--prometheus",
-                &url,
-                "--selector",
-                selector,
-                "--repo",
-                repo.path().to_str().unwrap(),
-            ],
-            &[],
-        );
+        let out = check_prometheus(&repo, &url, selector, &[], &[]);
         assert_eq!(code(&out), 2, "{selector}: {}", text(&out));
         assert!(text(&out).contains(says), "{selector}: {}", text(&out));
     }
@@ -214,22 +206,8 @@ fn a_prometheus_that_fails_says_why_and_exits_2() {
         ),
     )]);
     let locked = StubServer::start(vec![]);
-    let repo_path = repo.path().to_str().unwrap().to_owned();
     let check = |url: &str, envs: &[(&str, &str)]| {
-        run(
-            &[
-                "check",
-                "--ref",
-                "main",
-                "--prometheus",
-                url,
-                "--selector",
-                "orders_build_info",
-                "--repo",
-                &repo_path,
-            ],
-            envs,
-        )
+        check_prometheus(&repo, url, "orders_build_info", &[], envs)
     };
     let out = check(&format!("http://{refused}"), &[]);
     assert_eq!(code(&out), 2, "{}", text(&out));
@@ -384,20 +362,7 @@ fn federate_is_asked_where_it_is_faster_and_the_query_api_answers_where_it_fails
                 Reply::Ok("application/json", answer.clone().into_bytes()),
             ),
         ]);
-        let out = run(
-            &[
-                "check",
-                "--ref",
-                "main",
-                "--prometheus",
-                &stub.url(""),
-                "--selector",
-                "orders_build_info",
-                "--repo",
-                repo.path().to_str().unwrap(),
-            ],
-            &[],
-        );
+        let out = check_prometheus(&repo, &stub.url(""), "orders_build_info", &[], &[]);
         assert_eq!(code(&out), 0, "{content_type}: {}", text(&out));
         assert!(
             text(&out).contains("match") && text(&out).contains("10.0.0.1:8080"),

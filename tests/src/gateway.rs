@@ -1,8 +1,8 @@
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
+
+use crate::stub::Accepting;
 
 /// A loopback gateway in front of a server that lets every path through but those starting
 /// with a blocked prefix, which get a `404` page: as a proxy that exposes only part of an API
@@ -10,42 +10,23 @@ use std::time::Duration;
 /// when dropped.
 #[derive(Debug)]
 pub struct Gateway {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
+    accepting: Accepting,
 }
 
 impl Gateway {
     /// Forwards to `upstream`, one request per connection, but for paths starting with
     /// `blocked`.
     pub fn start(upstream: SocketAddr, blocked: &'static str) -> Gateway {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stopping.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                std::thread::spawn(move || {
-                    let _ = forward(conn, upstream, blocked);
-                });
-            }
+        let loopback = "127.0.0.1:0".parse().expect("address");
+        let accepting = Accepting::start(loopback, move |conn| {
+            let _ = forward(conn, upstream, blocked);
         });
-        Gateway { addr, stop }
+        Gateway { accepting }
     }
 
     /// `http://ADDR:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(self.addr);
+        format!("http://{}", self.accepting.addr)
     }
 }
 

@@ -32,8 +32,7 @@ pub enum Reply {
 /// demand. Stops accepting when dropped.
 #[derive(Debug)]
 pub struct StubServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
+    accepting: Accepting,
     heads: Arc<Mutex<Vec<String>>>,
 }
 
@@ -48,35 +47,21 @@ impl StubServer {
 
     /// [`StubServer::start`] on `addr` (another loopback address, a given port).
     pub fn start_at(addr: SocketAddr, routes: Vec<(&str, Reply)>) -> StubServer {
-        let listener = TcpListener::bind(addr).expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
         let routes: Routes = Arc::new(
             routes
                 .into_iter()
                 .map(|(p, r)| (p.to_owned(), r, AtomicUsize::new(0)))
                 .collect(),
         );
-        let flag = stop.clone();
         let heads = Arc::new(Mutex::new(Vec::new()));
         let seen = heads.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let routes = routes.clone();
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(conn, &routes, &seen));
-            }
-        });
-        StubServer { addr, stop, heads }
+        let accepting = Accepting::start(addr, move |conn| serve(conn, &routes, &seen));
+        StubServer { accepting, heads }
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.accepting.addr
     }
 
     /// The head (request line and headers) of every request so far.
@@ -86,13 +71,46 @@ impl StubServer {
 
     /// `http://ADDR:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.accepting.addr)
     }
 }
 
-impl Drop for StubServer {
+/// A listener on loopback that hands each connection to a handler, on a thread of its own,
+/// until it is dropped: the accepting half of [`StubServer`] and [`crate::Gateway`].
+#[derive(Debug)]
+pub(crate) struct Accepting {
+    pub(crate) addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Accepting {
+    pub(crate) fn start(
+        addr: SocketAddr,
+        handle: impl Fn(TcpStream) + Send + Sync + 'static,
+    ) -> Accepting {
+        let listener = TcpListener::bind(addr).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let handle = Arc::new(handle);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let handle = handle.clone();
+                std::thread::spawn(move || handle(conn));
+            }
+        });
+        Accepting { addr, stop }
+    }
+}
+
+impl Drop for Accepting {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accepting thread, which then sees the flag.
         let _ = TcpStream::connect(self.addr);
     }
 }

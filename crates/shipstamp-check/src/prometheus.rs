@@ -27,7 +27,7 @@ use crate::served::{Served, ServedShape, described_commit};
 const MAX_ANSWER: u64 = 1 << 30;
 
 /// Labels the queries keep: who the instance is, and what it runs.
-const LABELS: &str = "instance, job, revision, dirty, version, package";
+const LABELS: [&str; 6] = ["instance", "job", "revision", "dirty", "version", "package"];
 
 /// A Prometheus server and a selector of build-info series, e.g.
 /// `orders_build_info{env="prod"}`.
@@ -301,6 +301,7 @@ impl Prometheus {
             .build()
             .into();
         let s = &self.selector;
+        let labels = LABELS.join(", ");
         // Three requests at once (Prometheus answers them side by side): the builds running
         // now, the instances whose scrape fails, and the start times.
         let parts = split_selector(s);
@@ -337,7 +338,7 @@ impl Prometheus {
         let (current, failing, starts) = std::thread::scope(|scope| {
             let current = scope.spawn(|| match federated(s, &current_federated)? {
                 Some(series) => Ok(distinct_builds(series)),
-                None => self.query(&agent, &format!("group by ({LABELS}) ({s})"), &current_body),
+                None => self.query(&agent, &format!("group by ({labels}) ({s})"), &current_body),
             });
             let failing = scope.spawn(|| self.query(&agent, &up_query, &failing_body));
             let starts = scope.spawn(|| match &start_query {
@@ -367,7 +368,7 @@ impl Prometheus {
             let lookback = format!("{}s", self.lookback.as_secs().max(1));
             self.query(
                 &agent,
-                &format!("group by ({LABELS}) (last_over_time({selector}[{lookback}]))"),
+                &format!("group by ({labels}) (last_over_time({selector}[{lookback}]))"),
                 &down_body,
             )?
             .into_iter()
@@ -795,10 +796,7 @@ fn distinct_builds(series: Vec<Series<'_>>) -> Vec<Series<'_>> {
         let mut seen = std::collections::HashSet::with_capacity(series.len());
         series
             .iter()
-            .map(|s| {
-                let build = ["instance", "job", "revision", "dirty", "version", "package"];
-                seen.insert(build.map(|label| s.labels.get(label)))
-            })
+            .map(|s| seen.insert(LABELS.map(|label| s.labels.get(label))))
             .collect()
     };
     series

@@ -77,7 +77,6 @@
 mod env;
 mod facts;
 mod git;
-mod time;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -218,7 +217,7 @@ impl Config {
             package_version: env.cargo("CARGO_PKG_VERSION").unwrap_or_default(),
             package_repository: env
                 .cargo("CARGO_PKG_REPOSITORY")
-                .and_then(|u| facts::public_repository_url(&u)),
+                .and_then(|u| shipstamp_format::stampable_url(&u)),
             git,
             build_time,
             profile: env.cargo("PROFILE"),

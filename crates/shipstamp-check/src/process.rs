@@ -109,32 +109,9 @@ pub(crate) fn facts(pid: u32) -> Result<ProcessFacts, ProcessError> {
     })
 }
 
-/// The USER_HZ of `/proc/PID/stat`'s times: 100 on every Linux architecture Rust targets (part
-/// of the ABI, unlike the kernel's HZ).
-const USER_HZ: f64 = 100.0;
-
-/// When `pid` started: its start in ticks after boot, placed against the clock through
-/// `/proc/uptime` (to 10 ms; `btime` is whole seconds).
+/// When `pid` started, from `/proc/PID/stat`.
 pub(crate) fn start_time(pid: u32) -> Option<Timestamp> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name, field 2, is in parentheses and may itself hold spaces or ')'.
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    // Fields from 3 on; `starttime` is field 22.
-    let start_ticks: f64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs_f64();
-    let running_for = (uptime - start_ticks / USER_HZ).max(0.0);
-    Some(Timestamp::from_unix_seconds(
-        (now - running_for).floor() as i64
-    ))
+    shipstamp_format::process_started_at(Some(pid)).map(Timestamp::from_unix_seconds)
 }
 
 /// Files mapped into `pid` whose file on disk has been replaced or deleted since: shared

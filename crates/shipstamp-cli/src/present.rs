@@ -229,22 +229,10 @@ pub(crate) fn paint(status: Status, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// A URL fit to print, store or show on a page that may be shared: no `user:password@`, and a
-/// query string or fragment (where tokens live too) shown as `?…`.
+/// A URL fit to print, store or show on a page that may be shared: no `user:password@`, a query
+/// string shown as `?…` and a fragment as `#…` (where tokens live too).
 pub(crate) fn display_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let path = match path.find(['?', '#']) {
-        Some(i) => format!("{}?…", &path[..i]),
-        None => path.to_owned(),
-    };
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
+    shipstamp_format::shown_url(url).to_string()
 }
 
 /// How a target is named in output: its name, or else its URL without secrets.
@@ -267,7 +255,7 @@ mod tests {
             "http://127.0.0.1:3000/version"
         );
         assert_eq!(display_url("http://a@b@host"), "http://host");
-        assert_eq!(display_url("http://host#frag"), "http://host?…");
+        assert_eq!(display_url("http://host#frag"), "http://host#…");
         assert_eq!(display_url("http://host?t=1"), "http://host?…");
     }
 

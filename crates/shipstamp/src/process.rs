@@ -82,32 +82,8 @@ mod os {
 
     use crate::Timestamp;
 
-    /// The kernel reports process times in USER_HZ ticks, fixed at 100 on every Linux
-    /// architecture Rust targets (it is part of the ABI, unlike the kernel's HZ).
-    const USER_HZ: f64 = 100.0;
-
     pub(super) fn start_time() -> Option<Timestamp> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Field 2 (the command name) is in parentheses and may itself hold spaces or ')'.
-        let after_comm = &stat[stat.rfind(')')? + 1..];
-        // Fields from 3 on; `starttime` (ticks after boot) is field 22.
-        let start_ticks: f64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
-        // Seconds since boot, to 10 ms, read together with the clock: `btime` in /proc/stat is
-        // whole seconds and would put the start up to two seconds early.
-        let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-            .ok()?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs_f64();
-        let running_for = (uptime - start_ticks / USER_HZ).max(0.0);
-        Some(Timestamp::from_unix_seconds(
-            (now - running_for).floor() as i64
-        ))
+        shipstamp_format::process_started_at(None).map(Timestamp::from_unix_seconds)
     }
 
     #[derive(Debug, PartialEq, Eq)]

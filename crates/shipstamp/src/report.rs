@@ -3,6 +3,8 @@
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
+use shipstamp_format::{BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, START_TIME_SUFFIX};
+
 use crate::Stamp;
 use crate::error::{Error, ErrorKind};
 
@@ -126,27 +128,28 @@ impl Stamp {
     /// `shipstamp_build_info` on every service (one Grafana query for a whole fleet).
     pub fn build_info_metric_named(&self, prefix: &str) -> String {
         let mut out = String::with_capacity(512);
-        let name = format!("{prefix}_build_info");
+        let name = format!("{prefix}{BUILD_INFO_SUFFIX}");
         let _ = writeln!(
             out,
             "# HELP {name} Build of the running binary (shipstamp); the value is always 1."
         );
         let _ = writeln!(out, "# TYPE {name} gauge");
         let dirty = self.git.dirty.map(|d| if d { "true" } else { "false" });
-        let labels: [(&str, Option<&str>); 9] = [
-            ("package", Some(&self.package.name)),
-            ("version", Some(&self.package.version)),
-            ("revision", self.git.commit.as_deref()),
-            ("short_revision", self.git.short.as_deref()),
-            ("branch", self.git.branch.as_deref()),
-            ("dirty", dirty),
-            ("rustc", self.build.rustc.as_deref()),
-            ("target", self.build.target.as_deref()),
-            ("profile", self.build.profile.as_deref()),
+        let values: [Option<&str>; BUILD_INFO_LABELS.len()] = [
+            Some(&self.package.name),
+            Some(&self.package.version),
+            self.git.commit.as_deref(),
+            self.git.short.as_deref(),
+            self.git.branch.as_deref(),
+            dirty,
+            self.build.rustc.as_deref(),
+            self.build.target.as_deref(),
+            self.build.profile.as_deref(),
         ];
+        let labels = BUILD_INFO_LABELS.iter().zip(values);
         out.push_str(&name);
         out.push('{');
-        for (i, (label, value)) in labels.iter().enumerate() {
+        for (i, (label, value)) in labels.enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -164,7 +167,7 @@ impl Stamp {
         }
         out.push_str("} 1\n");
         if let Some(started) = self.process().and_then(|p| p.started_at) {
-            let name = format!("{prefix}_start_time_seconds");
+            let name = format!("{prefix}{START_TIME_SUFFIX}");
             let _ = writeln!(
                 out,
                 "# HELP {name} Start time of the process since the Unix epoch, in seconds."

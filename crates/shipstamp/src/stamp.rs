@@ -6,6 +6,8 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind};
+use shipstamp_format::Document;
+
 use crate::{Timestamp, process};
 
 /// The `schema` value of documents this crate writes and reads.
@@ -88,6 +90,24 @@ pub enum GitSource {
     /// A vergen build script's `VERGEN_*` variables, through
     /// [`stamp_from_vergen!()`](crate::stamp_from_vergen!) (`"vergen"`).
     Vergen,
+}
+
+impl GitSource {
+    /// The source as written in `git.source`: `git`, `env`, `cargo-vcs-info`, `vergen`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitSource::Git => "git",
+            GitSource::Env => "env",
+            GitSource::CargoVcsInfo => "cargo-vcs-info",
+            GitSource::Vergen => "vergen",
+        }
+    }
+}
+
+impl fmt::Display for GitSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How the binary was built.
@@ -207,24 +227,29 @@ impl Stamp {
     }
 
     fn head(&self) -> &str {
-        self.head.0.get_or_init(|| {
-            #[derive(Serialize)]
-            struct Head<'a> {
-                schema: &'static str,
-                package: &'a Package,
-                git: &'a Git,
-                build: &'a Build,
-            }
-            let mut json = serde_json::to_string(&Head {
-                schema: SCHEMA,
-                package: &self.package,
-                git: &self.git,
-                build: &self.build,
-            })
-            .unwrap_or_default();
-            json.pop(); // the closing brace; `write_json` appends `"process"` and closes it
-            json.into_boxed_str()
-        })
+        self.head
+            .0
+            .get_or_init(|| self.document().head_string().into_boxed_str())
+    }
+
+    /// What the stamp says, for the one writer of `shipstamp/v1`.
+    fn document(&self) -> Document<'_> {
+        let (package, git, build) = (&self.package, &self.git, &self.build);
+        Document {
+            package_repository: package.repository.as_deref(),
+            git_commit: git.commit.as_deref(),
+            git_short: git.short.as_deref(),
+            git_dirty: git.dirty,
+            git_branch: git.branch.as_deref(),
+            git_describe: git.describe.as_deref(),
+            git_commit_time: git.commit_time.map(Timestamp::unix_seconds),
+            git_source: git.source.map(GitSource::as_str),
+            build_time: build.time.map(Timestamp::unix_seconds),
+            build_profile: build.profile.as_deref(),
+            build_target: build.target.as_deref(),
+            build_rustc: build.rustc.as_deref(),
+            ..Document::new(&package.name, &package.version)
+        }
     }
 }
 
@@ -329,8 +354,17 @@ impl TryFrom<RawStamp> for Stamp {
             .git
             .source
             .and_then(|v| serde_json::from_value::<GitSource>(v).ok());
+        // Only what may be stamped is kept: the one writer writes nothing else.
+        let package = Package {
+            repository: raw
+                .package
+                .repository
+                .as_deref()
+                .and_then(shipstamp_format::stampable_url),
+            ..raw.package
+        };
         Ok(Stamp {
-            package: raw.package,
+            package,
             git: Git {
                 commit,
                 short,

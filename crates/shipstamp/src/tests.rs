@@ -262,3 +262,157 @@ fn endpoint_body_is_cached_and_current() {
         "rebuilt once the second changed"
     );
 }
+
+/// `shipstamp/v1` has one writer (`shipstamp_format::Document`), which `shipstamp-build`,
+/// `stamp_from_vergen!()` and `Stamp::to_json` all use. The runtime also serializes a `Stamp`
+/// through serde (inside other documents, such as `inspect --json`): every document the one
+/// writer makes must read back, and come out of both the same bytes.
+mod one_writer {
+    use super::*;
+    use proptest::prelude::*;
+    use shipstamp_format::Document;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,24}",
+            "\\PC{0,12}",
+            prop::collection::vec(0u32..0x80, 0..12)
+                .prop_map(|v| v.into_iter().filter_map(char::from_u32).collect()),
+        ]
+    }
+
+    fn hex(len: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[0-9a-f]{{{len}}}")).expect("regex")
+    }
+
+    /// Owned strings for a [`Document`] to borrow.
+    #[derive(Debug, Clone)]
+    struct Facts {
+        strings: [Option<String>; 9],
+        dirty: Option<bool>,
+        commit_time: Option<i64>,
+        build_time: Option<i64>,
+        source: Option<&'static str>,
+    }
+
+    fn facts() -> impl Strategy<Value = Facts> {
+        // Years 0 to 9999, the range RFC 3339 can write.
+        let time = || proptest::option::of(-62_167_219_200i64..253_402_300_799);
+        let repository = prop_oneof![
+            Just(None),
+            text().prop_map(Some),
+            "(https?|ssh|git|ftp)://([a-z]{1,4}(:[a-z0-9]{1,4})?@)?[a-z.]{0,8}(/[a-z]{0,4}){0,2}(\\?[a-z=]{0,5})?(#[a-z]{0,3})?"
+                .prop_map(Some),
+        ];
+        (
+            (text(), text(), repository),
+            prop_oneof![Just(None), hex(40).prop_map(Some), hex(64).prop_map(Some)],
+            [
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+            ],
+            (proptest::option::of(any::<bool>()), time(), time()),
+            prop_oneof![
+                Just(None),
+                Just(Some("git")),
+                Just(Some("env")),
+                Just(Some("cargo-vcs-info")),
+                Just(Some("vergen")),
+            ],
+        )
+            .prop_map(
+                |(
+                    (name, version, repository),
+                    commit,
+                    [branch, describe, profile, target, rustc],
+                    (dirty, commit_time, build_time),
+                    source,
+                )| {
+                    let short = commit.as_ref().map(|c: &String| c[..7].to_owned());
+                    Facts {
+                        strings: [
+                            Some(name),
+                            Some(version),
+                            repository,
+                            commit,
+                            short,
+                            branch,
+                            describe,
+                            profile,
+                            target.or(rustc),
+                        ],
+                        dirty,
+                        commit_time,
+                        build_time,
+                        source,
+                    }
+                },
+            )
+    }
+
+    fn same_bytes(facts: &Facts) {
+        let s = |i: usize| facts.strings[i].as_deref();
+        let doc = Document {
+            package_repository: s(2),
+            git_commit: s(3),
+            git_short: s(4),
+            git_dirty: facts.dirty,
+            git_branch: s(5),
+            git_describe: s(6),
+            git_commit_time: facts.commit_time,
+            git_source: facts.source,
+            build_time: facts.build_time,
+            build_profile: s(7),
+            build_target: s(8),
+            build_rustc: s(8),
+            ..Document::new(s(0).unwrap_or(""), s(1).unwrap_or(""))
+        };
+        let written = doc.to_json();
+        let stamp = Stamp::from_json(&written)
+            .unwrap_or_else(|e| panic!("the runtime cannot read {written}: {e}"));
+        let with_process = format!("{},\"process\":null}}", &written[..written.len() - 1]);
+        assert_eq!(stamp.to_json(), with_process, "to_json");
+        assert_eq!(
+            serde_json::to_string(&stamp).unwrap(),
+            with_process,
+            "serde"
+        );
+    }
+
+    #[test]
+    fn control_characters_and_unicode() {
+        let mut facts = Facts {
+            strings: [
+                Some("a\"b\\c\n\r\t\u{1}\u{8}\u{c}\u{1f}\u{7f}é😀".into()),
+                Some("1.0.0-beta+build.5".into()),
+                Some("https://u:p@github.com/acme/orders?t=1".into()),
+                None,
+                None,
+                None,
+                None,
+                Some("release".into()),
+                Some("1.95.0".into()),
+            ],
+            dirty: None,
+            commit_time: None,
+            build_time: Some(0),
+            source: None,
+        };
+        same_bytes(&facts);
+        facts.strings[3] = Some("3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into());
+        facts.source = Some("git");
+        same_bytes(&facts);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn every_writer_agrees(facts in facts()) {
+            same_bytes(&facts);
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! Everything here is `const fn`: the record must exist as bytes in the binary's link section,
 //! so the JSON is written by the compiler, not at startup.
 
-use crate::time::{format_rfc3339, parse_rfc3339};
+use shipstamp_format::{Document, parse_rfc3339};
 
 /// What vergen writes when it cannot or may not tell (`VERGEN_IDEMPOTENT=1`, no repository).
 const PLACEHOLDER: &[u8] = b"VERGEN_IDEMPOTENT_OUTPUT";
@@ -32,23 +32,16 @@ pub struct VergenVars {
 
 /// The length of [`vergen_json`]'s document.
 pub const fn vergen_json_len(vars: &VergenVars) -> usize {
-    let mut out = Out {
-        buf: &mut [],
-        len: 0,
-    };
-    write_document(vars, &mut out);
-    out.len
+    // The head, and the document's closing brace: a compiled-in document has no `process`.
+    document(vars).head_len() + 1
 }
 
 /// The `shipstamp/v1` document of `vars`; `N` is [`vergen_json_len`].
 pub const fn vergen_json<const N: usize>(vars: &VergenVars) -> [u8; N] {
     let mut buf = [0u8; N];
-    let mut out = Out {
-        buf: &mut buf,
-        len: 0,
-    };
-    write_document(vars, &mut out);
-    assert!(out.len == N, "shipstamp: vergen record length mismatch");
+    let written = document(vars).write_head(&mut buf);
+    assert!(written + 1 == N, "shipstamp: vergen record length mismatch");
+    buf[written] = b'}';
     buf
 }
 
@@ -60,80 +53,56 @@ pub const fn utf8(bytes: &[u8]) -> &str {
     }
 }
 
-/// A byte sink that counts what does not fit, so one writer serves length and content.
-struct Out<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+/// What vergen's variables say, in the form every writer of `shipstamp/v1` shares.
+const fn document(v: &VergenVars) -> Document<'static> {
+    let (commit, short) = commit_and_short(known(v.git_sha));
+    let dirty = match known(v.git_dirty) {
+        Some(d) if eq(d, b"true") => Some(true),
+        Some(d) if eq(d, b"false") => Some(false),
+        _ => None,
+    };
+    // vergen names a detached HEAD "HEAD"; the schema says `null`.
+    let branch = match known(v.git_branch) {
+        Some(b) if eq(b, b"HEAD") => None,
+        branch => branch,
+    };
+    // The facts are vergen's when its git instructions ran at all, placeholders included.
+    let ran = v.git_sha.is_some()
+        || v.git_dirty.is_some()
+        || v.git_branch.is_some()
+        || v.git_describe.is_some()
+        || v.git_commit_timestamp.is_some();
+    Document {
+        package_repository: Some(v.package_repository),
+        git_commit: text(commit),
+        git_short: text(short),
+        git_dirty: dirty,
+        git_branch: text(branch),
+        git_describe: text(known(v.git_describe)),
+        git_commit_time: time(known(v.git_commit_timestamp)),
+        git_source: if ran { Some("vergen") } else { None },
+        build_time: time(known(v.build_timestamp)),
+        // vergen does not record the cargo profile (VERGEN_CARGO_DEBUG is the debuginfo setting).
+        build_profile: None,
+        build_target: text(known(v.cargo_target_triple)),
+        build_rustc: text(known(v.rustc_semver)),
+        ..Document::new(v.package_name, v.package_version)
+    }
 }
 
-impl Out<'_> {
-    const fn byte(&mut self, b: u8) {
-        if self.len < self.buf.len() {
-            self.buf[self.len] = b;
-        }
-        self.len += 1;
+/// Bytes cut from a variable's `&str` at ASCII boundaries, as `&str` again.
+const fn text(bytes: Option<&'static [u8]>) -> Option<&'static str> {
+    match bytes {
+        Some(b) => Some(utf8(b)),
+        None => None,
     }
+}
 
-    const fn raw(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        while i < bytes.len() {
-            self.byte(bytes[i]);
-            i += 1;
-        }
-    }
-
-    /// A JSON string, escaped as `serde_json` escapes it.
-    const fn string(&mut self, bytes: &[u8]) {
-        self.byte(b'"');
-        self.escaped(bytes);
-        self.byte(b'"');
-    }
-
-    /// The inside of a JSON string.
-    const fn escaped(&mut self, bytes: &[u8]) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            match b {
-                b'"' => self.raw(b"\\\""),
-                b'\\' => self.raw(b"\\\\"),
-                b'\n' => self.raw(b"\\n"),
-                b'\r' => self.raw(b"\\r"),
-                b'\t' => self.raw(b"\\t"),
-                0x08 => self.raw(b"\\b"),
-                0x0c => self.raw(b"\\f"),
-                0..0x20 => {
-                    self.raw(b"\\u00");
-                    self.byte(HEX[(b >> 4) as usize]);
-                    self.byte(HEX[(b & 0xf) as usize]);
-                }
-                _ => self.byte(b),
-            }
-            i += 1;
-        }
-    }
-
-    const fn string_or_null(&mut self, value: Option<&[u8]>) {
-        match value {
-            Some(v) => self.string(v),
-            None => self.raw(b"null"),
-        }
-    }
-
-    const fn time_or_null(&mut self, value: Option<&[u8]>) {
-        let seconds = match value {
-            Some(v) => parse_rfc3339(v),
-            None => None,
-        };
-        let written = match seconds {
-            Some(s) => format_rfc3339(s),
-            None => None,
-        };
-        match written {
-            Some(w) => self.string(&w),
-            None => self.raw(b"null"),
-        }
+/// An RFC 3339 time as the runtime reads it; anything else is not a time.
+const fn time(value: Option<&[u8]>) -> Option<i64> {
+    match value {
+        Some(v) => parse_rfc3339(v),
+        None => None,
     }
 }
 
@@ -188,114 +157,6 @@ const fn commit_and_short(
     }
 }
 
-/// `(scheme, host, path)` of a repository URL safe to stamp, as `shipstamp-build` keeps it:
-/// `http(s)://`, `ssh://` or `git://`, without `user:password@`, query or fragment (tokens
-/// live in all three). Anything else (scp-like `git@host:path`, local paths) is `None`.
-const fn public_repository_url(url: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let mut i = 0;
-    while i < url.len() {
-        if url[i].is_ascii_whitespace() {
-            return None;
-        }
-        i += 1;
-    }
-    // The scheme, up to "://".
-    let mut s = 0;
-    while s + 3 <= url.len() && !(url[s] == b':' && url[s + 1] == b'/' && url[s + 2] == b'/') {
-        s += 1;
-    }
-    if s + 3 > url.len() {
-        return None;
-    }
-    let (scheme, rest) = url.split_at(s);
-    let rest = rest.split_at(3).1;
-    if !(eq(scheme, b"https") || eq(scheme, b"http") || eq(scheme, b"ssh") || eq(scheme, b"git"))
-        || rest.is_empty()
-    {
-        return None;
-    }
-    let mut end = 0;
-    while end < rest.len() && rest[end] != b'?' && rest[end] != b'#' {
-        end += 1;
-    }
-    let rest = rest.split_at(end).0;
-    let mut authority_end = 0;
-    while authority_end < rest.len() && rest[authority_end] != b'/' {
-        authority_end += 1;
-    }
-    let (authority, path) = rest.split_at(authority_end);
-    // The host follows the last '@' of the authority.
-    let mut host_start = authority.len();
-    while host_start > 0 && authority[host_start - 1] != b'@' {
-        host_start -= 1;
-    }
-    let host = authority.split_at(host_start).1;
-    if host.is_empty() {
-        return None;
-    }
-    Some((scheme, host, path))
-}
-
-const fn write_document(v: &VergenVars, out: &mut Out<'_>) {
-    out.raw(b"{\"schema\":\"shipstamp/v1\",\"package\":{\"name\":");
-    out.string(v.package_name.as_bytes());
-    out.raw(b",\"version\":");
-    out.string(v.package_version.as_bytes());
-    out.raw(b",\"repository\":");
-    match public_repository_url(v.package_repository.as_bytes()) {
-        Some((scheme, host, path)) => {
-            out.byte(b'"');
-            out.escaped(scheme);
-            out.raw(b"://");
-            out.escaped(host);
-            out.escaped(path);
-            out.byte(b'"');
-        }
-        None => out.raw(b"null"),
-    }
-    let (commit, short) = commit_and_short(known(v.git_sha));
-    out.raw(b"},\"git\":{\"commit\":");
-    out.string_or_null(commit);
-    out.raw(b",\"short\":");
-    out.string_or_null(short);
-    out.raw(b",\"dirty\":");
-    match known(v.git_dirty) {
-        Some(d) if eq(d, b"true") => out.raw(b"true"),
-        Some(d) if eq(d, b"false") => out.raw(b"false"),
-        _ => out.raw(b"null"),
-    }
-    out.raw(b",\"branch\":");
-    // vergen names a detached HEAD "HEAD"; the schema says `null`.
-    match known(v.git_branch) {
-        Some(b) if eq(b, b"HEAD") => out.raw(b"null"),
-        branch => out.string_or_null(branch),
-    }
-    out.raw(b",\"describe\":");
-    out.string_or_null(known(v.git_describe));
-    out.raw(b",\"commit_time\":");
-    out.time_or_null(known(v.git_commit_timestamp));
-    out.raw(b",\"source\":");
-    // The facts are vergen's when its git instructions ran at all, placeholders included.
-    if v.git_sha.is_some()
-        || v.git_dirty.is_some()
-        || v.git_branch.is_some()
-        || v.git_describe.is_some()
-        || v.git_commit_timestamp.is_some()
-    {
-        out.raw(b"\"vergen\"");
-    } else {
-        out.raw(b"null");
-    }
-    out.raw(b"},\"build\":{\"time\":");
-    out.time_or_null(known(v.build_timestamp));
-    // vergen does not record the cargo profile (VERGEN_CARGO_DEBUG is the debuginfo setting).
-    out.raw(b",\"profile\":null,\"target\":");
-    out.string_or_null(known(v.cargo_target_triple));
-    out.raw(b",\"rustc\":");
-    out.string_or_null(known(v.rustc_semver));
-    out.raw(b"}}");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,20 +178,13 @@ mod tests {
 
     const SHA: &str = "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5";
 
-    fn document(vars: &VergenVars) -> String {
-        let mut buf = vec![0; vergen_json_len(vars)];
-        let mut out = Out {
-            buf: &mut buf,
-            len: 0,
-        };
-        write_document(vars, &mut out);
-        assert_eq!(out.len, buf.len());
-        String::from_utf8(buf).unwrap()
+    fn json(vars: &VergenVars) -> String {
+        document(vars).to_json()
     }
 
     /// The document, which the runtime must read and write back byte for byte.
     fn stamp(vars: &VergenVars) -> Stamp {
-        let json = document(vars);
+        let json = json(vars);
         let stamp = Stamp::from_json(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
         assert_eq!(
             stamp.to_json(),
@@ -471,7 +325,7 @@ mod tests {
         );
     }
 
-    /// The cases of `shipstamp-build`'s `public_repository_url`: the two must agree.
+    /// Repository URLs, through the writer every stamp shares.
     #[test]
     fn credentials_never_survive() {
         let u = |url: &'static str| {

@@ -35,9 +35,13 @@ thread_local! {
     static PINNED: RefCell<Option<(String, SocketAddr)>> = const { RefCell::new(None) };
 }
 
-/// Resolves as the system does, unless this thread pinned an address for its request.
+/// Resolves through the user's resolver when there is one (`--resolve`), else as the system
+/// does; and to the one address this thread pinned for its request, when it did.
 #[derive(Debug)]
-struct PinnedResolver(DefaultResolver);
+struct PinnedResolver {
+    system: DefaultResolver,
+    user: Option<crate::Resolver>,
+}
 
 impl Resolver for PinnedResolver {
     fn resolve(
@@ -53,19 +57,39 @@ impl Resolver for PinnedResolver {
                 .filter(|(host, _)| Some(host.as_str()) == uri.host())
                 .map(|(_, address)| *address)
         });
-        match pinned {
-            Some(address) => {
-                let mut addresses = self.empty();
-                addresses.push(address);
-                Ok(addresses)
-            }
-            None => self.0.resolve(uri, config, timeout),
+        if let Some(address) = pinned {
+            let mut addresses = self.empty();
+            addresses.push(address);
+            return Ok(addresses);
         }
+        let (Some(user), Some((host, port))) = (&self.user, host_and_port(uri)) else {
+            return self.system.resolve(uri, config, timeout);
+        };
+        let found = user.resolve(&host, port).map_err(ureq::Error::Io)?;
+        let mut addresses = self.empty();
+        // As many as ureq tries (it keeps a fixed number).
+        for address in found.into_iter().take(16) {
+            addresses.push(address);
+        }
+        if addresses.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addresses)
     }
 }
 
+/// The host (without brackets) and port of a URI.
+pub(crate) fn host_and_port(uri: &ureq::http::Uri) -> Option<(String, u16)> {
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    Some((host.to_owned(), port))
+}
+
 impl Fetcher {
-    pub(crate) fn new(timeout: Duration) -> Fetcher {
+    pub(crate) fn new(timeout: Duration, resolver: Option<crate::Resolver>) -> Fetcher {
         let config = || {
             ureq::Agent::config_builder()
                 .timeout_global(Some(timeout))
@@ -73,12 +97,16 @@ impl Fetcher {
                 .http_status_as_error(false)
                 .user_agent(concat!("shipstamp/", env!("CARGO_PKG_VERSION")))
         };
+        let resolve = || PinnedResolver {
+            system: DefaultResolver::default(),
+            user: resolver.clone(),
+        };
         Fetcher {
-            agent: config().build().into(),
+            agent: ureq::Agent::with_parts(config().build(), DefaultConnector::new(), resolve()),
             pinned: ureq::Agent::with_parts(
                 config().max_idle_connections(0).build(),
                 DefaultConnector::new(),
-                PinnedResolver(DefaultResolver::default()),
+                resolve(),
             ),
         }
     }
@@ -255,7 +283,7 @@ mod tests {
 
     #[test]
     fn bad_urls_are_invalid_not_panics() {
-        let fetcher = Fetcher::new(std::time::Duration::from_secs(1));
+        let fetcher = Fetcher::new(std::time::Duration::from_secs(1), None);
         for url in ["http://", "http://exa mple/", "http://[::1/", "not a url"] {
             assert!(fetcher.get(url, None).is_err(), "{url}");
         }

@@ -8,7 +8,25 @@ use object::read::ReadRef;
 use shipstamp::Stamp;
 
 use crate::process::{ProcessError, ProcessFacts};
-use crate::section;
+use crate::section::{self, SectionError};
+
+/// What kind of failure an [`InspectError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InspectErrorKind {
+    /// No such file, or no such process.
+    NotFound,
+    /// Not permitted to read the file or the process.
+    NotPermitted,
+    /// The file or its stamp section is damaged.
+    Damaged,
+    /// Not an executable this reads, or a platform where processes cannot be read.
+    Unsupported,
+    /// A readable executable without a shipstamp stamp.
+    NoStamp,
+    /// Reading failed otherwise.
+    Io,
+}
 
 /// Why no stamp could be read.
 #[derive(Debug)]
@@ -51,13 +69,30 @@ impl InspectError {
         })
     }
 
+    /// What kind of failure this is.
+    pub fn kind(&self) -> InspectErrorKind {
+        use std::io::ErrorKind as Io;
+        match &self.kind {
+            Kind::Io { source, .. } => match source.kind() {
+                Io::NotFound => InspectErrorKind::NotFound,
+                Io::PermissionDenied => InspectErrorKind::NotPermitted,
+                _ => InspectErrorKind::Io,
+            },
+            Kind::NotAnExecutable | Kind::Unsupported => InspectErrorKind::Unsupported,
+            Kind::Damaged { .. } | Kind::Corrupt(_) => InspectErrorKind::Damaged,
+            Kind::NoStamp => InspectErrorKind::NoStamp,
+            Kind::NoSuchProcess { .. } => InspectErrorKind::NotFound,
+            Kind::NotPermitted { .. } => InspectErrorKind::NotPermitted,
+        }
+    }
+
     /// Whether the file is a readable executable that simply carries no shipstamp section.
-    pub fn is_unstamped(&self) -> bool {
+    pub(crate) fn is_unstamped(&self) -> bool {
         matches!(self.kind, Kind::NoStamp)
     }
 
     /// Whether the file is not an executable this reads (a script, a data file).
-    pub fn is_not_an_executable(&self) -> bool {
+    pub(crate) fn is_not_an_executable(&self) -> bool {
         matches!(self.kind, Kind::NotAnExecutable)
     }
 }
@@ -89,15 +124,16 @@ impl std::error::Error for InspectError {
     }
 }
 
-pub(crate) fn not_an_executable() -> InspectError {
-    InspectError::new(Kind::NotAnExecutable)
-}
-
-pub(crate) fn damaged(format: &'static str, e: object::read::Error) -> InspectError {
-    InspectError::new(Kind::Damaged {
-        format,
-        why: e.to_string(),
-    })
+impl From<SectionError> for InspectError {
+    fn from(e: SectionError) -> InspectError {
+        match e {
+            SectionError::NotAnExecutable => InspectError::new(Kind::NotAnExecutable),
+            SectionError::Damaged(format, e) => InspectError::new(Kind::Damaged {
+                format,
+                why: e.to_string(),
+            }),
+        }
+    }
 }
 
 /// The stamps embedded in an executable's bytes, one per stamped crate.
@@ -107,7 +143,8 @@ pub fn read_stamps(data: &[u8]) -> Result<Vec<Stamp>, InspectError> {
 
 /// [`read_stamps`] of the file at `path`. Reads the headers and the stamp's section only, not
 /// the whole file: a few kilobytes, whatever the size of the binary.
-pub fn read_stamps_from_file(path: &Path) -> Result<Vec<Stamp>, InspectError> {
+pub fn read_stamps_from_file(path: impl AsRef<Path>) -> Result<Vec<Stamp>, InspectError> {
+    let path = path.as_ref();
     let file = std::fs::File::open(path).map_err(|e| InspectError::io(path, e))?;
     let meta = file.metadata().map_err(|e| InspectError::io(path, e))?;
     if meta.is_dir() {
@@ -217,12 +254,14 @@ mod tests {
     #[test]
     fn garbage_and_unstamped_files_are_errors() {
         let err = read_stamps(b"not an executable at all").unwrap_err();
+        assert_eq!(err.kind(), InspectErrorKind::Unsupported, "{err}");
         assert_eq!(err.to_string(), "not an ELF, Mach-O or PE executable");
         // This test binary is an executable without a shipstamp section.
         let own = std::env::current_exe().unwrap();
         let err = read_stamps_from_file(&own).unwrap_err();
-        assert!(err.is_unstamped(), "{err}");
-        let err = read_stamps_from_file(Path::new("/no/such/file")).unwrap_err();
+        assert_eq!(err.kind(), InspectErrorKind::NoStamp, "{err}");
+        let err = read_stamps_from_file("/no/such/file").unwrap_err();
+        assert_eq!(err.kind(), InspectErrorKind::NotFound, "{err}");
         assert!(
             err.to_string().starts_with("cannot read /no/such/file"),
             "{err}"
@@ -232,6 +271,7 @@ mod tests {
     #[test]
     fn missing_process() {
         let err = inspect_process(u32::MAX).unwrap_err();
+        assert_eq!(err.kind(), InspectErrorKind::NotFound, "{err}");
         assert!(err.to_string().contains("no process with id"), "{err}");
     }
 }

@@ -1,26 +1,29 @@
-//! The library behind the `shipstamp` command line tool: hold live services against a git ref,
-//! and read stamps out of binaries and running processes.
+//! The library behind the `shipstamp` command line tool: hold what services, binaries and
+//! processes run against a git ref, and read stamps out of binaries and running processes.
 //!
 //! Checking what a fleet serves against `main`:
 //!
 //! ```no_run
-//! use shipstamp_check::{Options, Repo, Target, check, exit_code};
+//! use shipstamp_check::{Options, Repo, Status, Target, check};
 //!
 //! let repo = Repo::open(".")?;
 //! let reference = repo.resolve_ref("main")?;
-//! let targets = [Target::new("https://orders-1.internal/version"), Target::new("https://orders-2.internal/version")];
+//! let targets: Vec<Target> = ["https://orders-1.internal/version", "pid:4242", "./target/release/orders"]
+//!     .iter()
+//!     .map(|t| t.parse())
+//!     .collect::<Result<_, _>>()?;
 //! let reports = check(&targets, &repo, &reference, &Options::default())?;
 //! for r in &reports {
-//!     println!("{} {} {:?}", r.url, r.status.as_str(), r.behind);
+//!     println!("{} {} {:?}", r.url, r.status, r.behind);
 //! }
-//! std::process::exit(exit_code(&reports).into());
-//! # Ok::<(), shipstamp_check::RepoError>(())
+//! let drift = reports.iter().any(|r| r.status.is_drift());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Reading the stamp that `shipstamp::stamp!()` embeds in a binary, without running it:
 //!
 //! ```no_run
-//! let stamps = shipstamp_check::read_stamps_from_file("target/release/orders-api".as_ref())?;
+//! let stamps = shipstamp_check::read_stamps_from_file("target/release/orders-api")?;
 //! for stamp in stamps {
 //!     println!("{} {} {:?}", stamp.package.name, stamp.package.version, stamp.git.commit);
 //! }
@@ -32,7 +35,10 @@
 //!
 //! For a check that runs round after round (a dashboard, a poll until a rollout lands), keep a
 //! [`Checker`]: it keeps one HTTP agent and git's answers between rounds, so a round in which
-//! nothing changed starts one `git` process.
+//! nothing changed starts one `git` process. Instances come from [`Source`]s: a list of
+//! [`Targets`], [`EachAddress`] a name resolves to, the series [`Prometheus`] holds, or a
+//! source of your own; [`Checker::observe`] runs several side by side and [`Checker::judge`]
+//! holds what they saw against the ref.
 //!
 //! Reading a version document someone else serves, whatever its shape:
 //!
@@ -46,33 +52,58 @@
 //! # Ok::<(), shipstamp_check::ParseError>(())
 //! ```
 //!
-//! Errors are this crate's own types: [`RepoError`] with a `kind()` (not a repository,
-//! unknown or ambiguous ref, git missing or failing), [`ParseError`] with a `kind()`, and
-//! [`InspectError`].
+//! Errors are this crate's own types, each with a `kind()` and its `source()`: [`RepoError`]
+//! (not a repository, unknown or ambiguous ref, git missing or failing), [`ParseError`],
+//! [`TargetError`], [`SourceError`] and [`InspectError`]. Why a target has its status is a
+//! [`Reason`], with a [`ReasonKind`] to match on.
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it does |
+//! |---------|---------|--------------|
+//! | `http`  | on      | version endpoints over HTTP(S), [`EachAddress`] (DNS) and [`Prometheus`]; without it, binaries and processes are still read, and neither rustls, ring nor ureq is compiled |
 //!
 //! # Supported Rust
 //!
 //! Rust 1.85 or later (edition 2024). Git is used through its command line (any version that
 //! reads your repository); the `git` program must be on `PATH`.
 
-mod check;
+mod checker;
+#[cfg(feature = "http")]
+mod dns;
+#[cfg(feature = "http")]
 mod fetch;
 mod inspect;
+mod probe;
 mod process;
+#[cfg(feature = "http")]
 mod prometheus;
+mod reason;
 mod repo;
+mod report;
 mod section;
 mod served;
+mod source;
+mod target;
+mod threads;
+mod verdict;
 
-pub use check::{
-    Checker, Observation, Options, Resolver, Status, Target, TargetReport, check, exit_code,
-    is_local_target,
-};
+pub use checker::{Checker, check};
+#[cfg(feature = "http")]
+pub use dns::{EachAddress, Resolver};
+#[cfg(feature = "http")]
 pub use fetch::MAX_BODY;
 pub use inspect::{
-    InspectError, ProcessInspection, inspect_process, read_stamps, read_stamps_from_file,
+    InspectError, InspectErrorKind, ProcessInspection, inspect_process, read_stamps,
+    read_stamps_from_file,
 };
 pub use process::{ProcessFacts, SourceChanges};
-pub use prometheus::{Prometheus, PrometheusError, PrometheusErrorKind};
+#[cfg(feature = "http")]
+pub use prometheus::Prometheus;
+pub use reason::{Reason, ReasonKind};
 pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
+pub use report::{Failure, Observation, Options, Status, TargetReport};
 pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served, parse_served_at};
+pub use shipstamp::Stamp;
+pub use source::{Context, Source, SourceError, SourceErrorKind, Targets};
+pub use target::{Locator, Target, TargetError, TargetErrorKind};

@@ -7,10 +7,25 @@ use object::read::elf::SectionHeader as _;
 use object::read::macho::{LoadCommandVariant, Section as _};
 use object::{FileKind, elf, macho, pe};
 
-use crate::inspect::{InspectError, damaged, not_an_executable};
+/// Why no section could be looked for.
+#[derive(Debug)]
+pub(crate) enum SectionError {
+    /// Not an ELF, Mach-O or PE file.
+    NotAnExecutable,
+    /// A file of this format whose headers do not hold together.
+    Damaged(&'static str, object::read::Error),
+}
+
+fn not_an_executable() -> SectionError {
+    SectionError::NotAnExecutable
+}
+
+fn damaged(format: &'static str, e: object::read::Error) -> SectionError {
+    SectionError::Damaged(format, e)
+}
 
 /// The contents of the shipstamp section, or `None` when the file has none.
-pub(crate) fn find<'data, R: ReadRef<'data>>(data: R) -> Result<Option<&'data [u8]>, InspectError> {
+pub(crate) fn find<'data, R: ReadRef<'data>>(data: R) -> Result<Option<&'data [u8]>, SectionError> {
     match FileKind::parse(data).map_err(|_| not_an_executable())? {
         FileKind::Elf32 => elf::<elf::FileHeader32<object::Endianness>, R>(data),
         FileKind::Elf64 => elf::<elf::FileHeader64<object::Endianness>, R>(data),
@@ -24,7 +39,7 @@ pub(crate) fn find<'data, R: ReadRef<'data>>(data: R) -> Result<Option<&'data [u
 
 fn elf<'data, H: object::read::elf::FileHeader, R: ReadRef<'data>>(
     data: R,
-) -> Result<Option<&'data [u8]>, InspectError> {
+) -> Result<Option<&'data [u8]>, SectionError> {
     let bad = |e: object::read::Error| damaged("ELF", e);
     let header = H::parse(data).map_err(bad)?;
     let endian = header.endian().map_err(bad)?;
@@ -41,7 +56,7 @@ fn elf<'data, H: object::read::elf::FileHeader, R: ReadRef<'data>>(
 
 fn mach_o<'data, H: object::read::macho::MachHeader, R: ReadRef<'data>>(
     data: R,
-) -> Result<Option<&'data [u8]>, InspectError> {
+) -> Result<Option<&'data [u8]>, SectionError> {
     let bad = |e: object::read::Error| damaged("Mach-O", e);
     let header = H::parse(data, 0).map_err(bad)?;
     let endian = header.endian().map_err(bad)?;
@@ -86,7 +101,7 @@ fn in_segment<'data, S: object::read::macho::Segment, R: ReadRef<'data>>(
 
 fn pe<'data, H: object::read::pe::ImageNtHeaders, R: ReadRef<'data>>(
     data: R,
-) -> Result<Option<&'data [u8]>, InspectError> {
+) -> Result<Option<&'data [u8]>, SectionError> {
     let bad = |e: object::read::Error| damaged("PE", e);
     let dos = pe::ImageDosHeader::parse(data).map_err(bad)?;
     let mut offset = dos.nt_headers_offset().into();

@@ -79,7 +79,35 @@ pub struct Served {
     pub exe_replaced: Option<bool>,
 }
 
+impl fmt::Display for ServedShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Served {
+    /// What an instance serves, read as `shape`: `commit` (7 to 64 hex digits, any case) and
+    /// nothing else known yet; set the other fields as the source knows them.
+    ///
+    /// ```
+    /// use shipstamp_check::{Served, ServedShape};
+    ///
+    /// let mut served = Served::new(ServedShape::PrometheusSeries, "3F9C2E1")?;
+    /// served.version = Some("1.4.2".into());
+    /// assert_eq!(served.commit, "3f9c2e1");
+    /// assert!(Served::new(ServedShape::PlainText, "main").is_err());
+    /// # Ok::<(), shipstamp_check::ParseError>(())
+    /// ```
+    pub fn new(shape: ServedShape, commit: &str) -> Result<Served, ParseError> {
+        let commit = commit_id(commit.trim()).ok_or_else(|| {
+            ParseError::new(
+                ParseErrorKind::BadCommit,
+                format!("{} is not a commit id", preview(commit)),
+            )
+        })?;
+        Ok(Served::commit_only(shape, commit))
+    }
+
     pub(crate) fn commit_only(shape: ServedShape, commit: String) -> Served {
         Served {
             shape,
@@ -305,8 +333,7 @@ fn parse(body: &[u8], pointer: Option<&str>) -> Result<Served, ParseError> {
     Err(ParseError::new(
         K::UnknownShape,
         "JSON without a commit: not shipstamp/v1, Kubernetes {gitCommit}, Spring {git.commit.id}, \
-         Prometheus buildinfo, Dockerflow {commit} or {version, revision}; \
-         give --field /json/pointer to where the commit is",
+         Prometheus buildinfo, Dockerflow {commit} or {version, revision}",
     ))
 }
 
@@ -544,7 +571,8 @@ mod tests {
         let err = parse_served_at(b"3f9c2e1", "/sha").unwrap_err();
         assert_eq!(err.kind(), ParseErrorKind::MalformedJson);
         let err = parse_served(br#"{"build":{"sha":"3f9c2e1"}}"#).unwrap_err();
-        assert!(err.to_string().contains("--field"), "{err}");
+        assert_eq!(err.kind(), ParseErrorKind::UnknownShape, "{err}");
+        assert!(!err.to_string().contains("--field"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The flags `check` and `dashboard` share, declared once, and the parsers of their values.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use shipstamp_check::{Options, Prometheus, Repo, Resolver};
+use shipstamp_check::{Options, Repo, Resolver};
 
-use crate::fleet::{Defaults, Env, Fleet, Service};
+use crate::error::{CliError, repo_message};
+use crate::fleet::{Defaults, Env, Fleet, Selection, Service};
+use crate::sources::{PrometheusSpec, SourceOptions, SourceSpec};
 use crate::targets::read_targets;
-use crate::{EXIT_UNDECIDED, EXIT_USAGE, repo_error};
+use crate::values::{Resolve, parse_positive_duration, parse_resolve};
 
 /// Defaults of the shared flags, when neither the command line nor a fleet file's
 /// `[defaults]` sets them: the library's (a test holds them equal), as consts for `--help`.
@@ -56,7 +58,8 @@ pub(crate) struct CheckFlags {
     /// Targets checked at once (per service) [default: 32]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub(crate) concurrency: Option<u16>,
-    /// Time limit for each target's request, body included [default: 5s]
+    /// Time limit for each request, body included [default: 5s for a target, 30s for a
+    /// Prometheus query]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub(crate) timeout: Option<Duration>,
     /// Also every instance Prometheus knows: its URL (credentials come from the environment,
@@ -86,72 +89,28 @@ pub(crate) struct Plan {
 
 impl CheckFlags {
     /// The fleet to check: from `--fleet`, or the command line's one repository, ref and
-    /// targets (each target once, a warning on standard error for each given twice). The
-    /// error is an exit code (64 usage, 2 a repository) and a one-line message.
-    pub(crate) fn plan(&self, command: &str) -> Result<Plan, (u8, String)> {
+    /// targets (each target once, a warning on standard error for each given twice). A
+    /// repository that cannot be opened is not an error here: it is reported on its service.
+    pub(crate) fn plan(&self, command: &str) -> Result<Plan, CliError> {
         let mut fleet = match &self.fleet {
             Some(path) => {
-                let mut fleet = Fleet::load(path).map_err(|e| (e.exit_code, e.message))?;
                 if self.field.is_some() {
-                    return Err((
-                        EXIT_USAGE,
-                        "--field goes in the fleet file with --fleet (field = \"/…\")".into(),
+                    return Err(CliError::usage(
+                        "--field goes in the fleet file with --fleet (field = \"/…\")",
                     ));
                 }
-                fleet
-                    .restrict(&self.services, &self.envs)
-                    .map_err(|why| (EXIT_USAGE, why))?;
-                fleet
+                let selection = Selection {
+                    services: &self.services,
+                    envs: &self.envs,
+                };
+                Fleet::load(path, &selection, self.timeout)?
             }
             None if !self.services.is_empty() || !self.envs.is_empty() => {
-                return Err((
-                    EXIT_USAGE,
-                    "--service and --env choose from a fleet file: give --fleet FILE".into(),
+                return Err(CliError::usage(
+                    "--service and --env choose from a fleet file: give --fleet FILE",
                 ));
             }
-            None => {
-                let prometheus = match (&self.prometheus, &self.selector) {
-                    (Some(url), Some(selector)) => Some(
-                        prometheus_source(url, selector)
-                            .map_err(|why| (EXIT_USAGE, format!("--prometheus: {why}")))?,
-                    ),
-                    _ => None,
-                };
-                let no_targets =
-                    self.urls.is_empty() && self.each_address.is_empty() && self.targets.is_none();
-                let read = if prometheus.is_some() && no_targets {
-                    crate::targets::Targets {
-                        targets: Vec::new(),
-                        warnings: Vec::new(),
-                    }
-                } else {
-                    read_targets(
-                        &self.urls,
-                        &self.each_address,
-                        self.targets.as_deref(),
-                        self.field.as_deref(),
-                    )
-                    .map_err(|why| (EXIT_USAGE, why))?
-                };
-                let reference = self.reference.clone().unwrap_or_default();
-                let repo = Repo::open(self.repo.as_deref().unwrap_or(Path::new(".")))
-                    .map_err(|e| (EXIT_UNDECIDED, format!("{:#}", repo_error(e))))?;
-                Fleet {
-                    services: vec![Service {
-                        name: None,
-                        repo,
-                        fetch: None,
-                        envs: vec![Env {
-                            name: None,
-                            reference,
-                            targets: read.targets,
-                            prometheus,
-                        }],
-                    }],
-                    defaults: Defaults::default(),
-                    warnings: read.warnings,
-                }
-            }
+            None => self.command_line_fleet()?,
         };
         for warning in std::mem::take(&mut fleet.warnings) {
             eprintln!("shipstamp {command}: warning: {warning}");
@@ -177,116 +136,67 @@ impl CheckFlags {
         }
         Ok(Plan { fleet, options })
     }
-}
 
-/// A Prometheus source, with the credentials the environment holds for it (never the
-/// command line's or the fleet file's: those end up in shell histories and repositories).
-pub(crate) fn prometheus_source(url: &str, selector: &str) -> Result<Prometheus, String> {
-    let mut source = Prometheus::new(url, selector).map_err(|e| e.to_string())?;
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(token) = var("SHIPSTAMP_PROMETHEUS_TOKEN") {
-        source = source.bearer_token(token);
-    } else if let Some(user) = var("SHIPSTAMP_PROMETHEUS_USER") {
-        source = source.basic_auth(
-            user,
-            var("SHIPSTAMP_PROMETHEUS_PASSWORD").unwrap_or_default(),
-        );
-    }
-    Ok(source)
-}
-
-/// One `--resolve HOST:PORT:ADDR[,ADDR...]`.
-#[derive(Debug, Clone)]
-pub(crate) struct Resolve {
-    host: String,
-    port: u16,
-    addresses: Vec<SocketAddr>,
-}
-
-fn parse_resolve(s: &str) -> Result<Resolve, String> {
-    let bad = || {
-        format!(
-            "{s:?} is not HOST:PORT:ADDR[,ADDR...] (e.g. orders.internal:443:10.0.0.1,10.0.0.2)"
+    /// The command line's one repository, ref and targets, as a fleet of one unnamed service in
+    /// one unnamed environment.
+    fn command_line_fleet(&self) -> Result<Fleet, CliError> {
+        let prometheus = match (&self.prometheus, &self.selector) {
+            (Some(url), Some(selector)) => Some(PrometheusSpec {
+                url: url.clone(),
+                selector: selector.clone(),
+            }),
+            _ => None,
+        };
+        let no_targets =
+            self.urls.is_empty() && self.each_address.is_empty() && self.targets.is_none();
+        let read = if prometheus.is_some() && no_targets {
+            crate::targets::Targets::default()
+        } else {
+            read_targets(
+                &self.urls,
+                &self.each_address,
+                self.targets.as_deref(),
+                self.field.as_deref(),
+            )
+            .map_err(CliError::usage)?
+        };
+        let spec = SourceSpec {
+            targets: read.targets,
+            each_address: read.each_address,
+            prometheus,
+        };
+        let options = SourceOptions {
+            timeout: self.timeout,
+        };
+        let env = Env::new(
+            None,
+            self.reference.clone().unwrap_or_default(),
+            &spec,
+            options,
         )
-    };
-    let mut parts = s.splitn(3, ':');
-    let (Some(host), Some(port), Some(addresses)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let addresses = addresses
-        .split(',')
-        .map(|a| {
-            a.trim()
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .map(|ip| SocketAddr::new(ip, port))
-                .map_err(|_| bad())
+        .map_err(|why| CliError::usage(format!("--prometheus: {why}")))?;
+        let repo_path = self.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+        // One repository, named on the command line: nothing else could be checked.
+        let repo =
+            Repo::open(&repo_path).map_err(|e| CliError::undecided(repo_message(&e, None)))?;
+        Ok(Fleet {
+            services: vec![Service {
+                name: None,
+                repo_path,
+                repo_at: None,
+                repo: Ok(repo),
+                fetch: None,
+                envs: vec![env],
+            }],
+            defaults: Defaults::default(),
+            warnings: read.warnings,
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if host.is_empty() {
-        return Err(bad());
     }
-    Ok(Resolve {
-        host: host.to_owned(),
-        port,
-        addresses,
-    })
-}
-
-/// `500ms`, `30s`, `5m`, `1h`, or a number of seconds; at most a week.
-pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30s, 5m or 500ms"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
-    };
-    if !seconds.is_finite() || seconds > 7.0 * 86_400.0 {
-        return Err(format!("{s:?} is out of range"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-/// A duration that must be at least 1 ms: a time limit or a wait of zero makes no sense.
-pub(crate) fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_millis(1) {
-        return Err(format!("{:?} is too short (at least 1ms)", s.trim()));
-    }
-    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        for bad in ["", "s", "5x", "-1s", "1e999s", "9999h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert!(parse_positive_duration("0s").is_err());
-        assert!(parse_positive_duration("0.0001ms").is_err());
-        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
-    }
 
     #[test]
     fn the_flags_default_to_the_librarys_options() {

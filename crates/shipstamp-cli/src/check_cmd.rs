@@ -3,13 +3,13 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use shipstamp_check::{Status, TargetReport};
-
-use crate::args::{CheckFlags, parse_positive_duration};
-use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, RefDoc, TargetDoc, WaitDoc};
-use crate::present::{detail, display_name, exit_code, label, paint, short};
-use crate::rounds::{Cell, Rounds};
-use crate::{EXIT_DRIFT, EXIT_UNDECIDED};
+use crate::args::CheckFlags;
+use crate::error::CliError;
+use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
+use crate::present::{detail, display_name, label, paint, short};
+use crate::rounds::{Cell, Round, Rounds};
+use crate::summary::{Counts, RoundSummary};
+use crate::values::parse_positive_duration;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -31,19 +31,12 @@ pub(crate) struct CheckArgs {
     consecutive: u32,
 }
 
-pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let plan = match args.flags.plan("check") {
-        Ok(plan) => plan,
-        Err((code, why)) => {
-            eprintln!("shipstamp check: {why}");
-            return Ok(code);
-        }
-    };
+pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError> {
+    let plan = args.flags.plan("check")?;
     let fleet_mode = args.flags.fleet.is_some();
     let mut rounds = Rounds::new(plan.fleet, &plan.options);
-    if let Err(why) = rounds.resolve_all() {
-        eprintln!("shipstamp check: {why}");
-        return Ok(EXIT_UNDECIDED);
+    if let Some(why) = rounds.resolve_all().filter(|_| !fleet_mode) {
+        return Err(CliError::undecided(why));
     }
 
     let started = Instant::now();
@@ -51,40 +44,38 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     let mut streak = 0u32;
     let mut stopped_early = false;
     let progress = args.wait.is_some() && io::stderr().is_terminal();
-    let cells = loop {
-        let (cells, errors) = rounds.run(false);
-        // A failing git decides nothing: say so rather than report half a fleet.
-        if let Some(first) = errors.first() {
-            anyhow::bail!("{first}");
-        }
+    let (round, summary) = loop {
+        let round = rounds.run(false);
+        let summary = round.summary();
         polls += 1;
-        let reports: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
-        let Some(wait) = args.wait else { break cells };
-        if reports.iter().all(|r| r.status == Status::Match) {
+        let Some(wait) = args.wait else {
+            break (round, summary);
+        };
+        if summary.all_match() {
             streak += 1;
             if streak >= args.consecutive {
-                break cells;
+                break (round, summary);
             }
         } else {
             streak = 0;
         }
-        if reports.iter().any(|r| !r.status.can_converge()) {
+        let reports = || round.cells.iter().flat_map(|c| c.reports.iter());
+        if reports().any(|r| !r.status.can_converge()) {
             stopped_early = true;
-            break cells;
+            break (round, summary);
         }
         if started.elapsed() + args.interval > wait {
-            break cells;
+            break (round, summary);
         }
         if progress {
-            let matching = reports.iter().filter(|r| r.status == Status::Match).count();
-            let left = wait.saturating_sub(started.elapsed()).as_secs();
-            let what = match (&cells[..], fleet_mode) {
+            let what = match (&round.cells[..], fleet_mode) {
                 ([cell], false) => cell.ref_name.clone(),
                 _ => "the fleet".into(),
             };
+            let left = wait.saturating_sub(started.elapsed()).as_secs();
             eprint!(
-                "\rwaiting for {what}: {matching}/{} match, {left}s left   ",
-                reports.len()
+                "\rwaiting for {what}: {}/{} match, {left}s left   ",
+                summary.total.matching, summary.total.targets
             );
         }
         std::thread::sleep(args.interval);
@@ -92,11 +83,8 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
     if progress {
         eprint!("\r{:60}\r", "");
     }
-    let mut code = exit_code(cells.iter().flat_map(|c| c.reports.iter()));
-    let unsettled = args.wait.is_some() && code == 0 && streak < args.consecutive;
-    if unsettled {
-        code = EXIT_DRIFT;
-    }
+    let unsettled = args.wait.is_some() && summary.all_match() && streak < args.consecutive;
+    let code = summary.check_exit_code(unsettled);
     let waited = args.wait.map(|_| Waited {
         rounds: polls,
         streak,
@@ -104,6 +92,11 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
         unsettled,
         seconds: started.elapsed().as_secs_f64(),
     });
+    let cells = &round.cells;
+    // What could not be checked, on standard error (and in the JSON document's `errors`).
+    for broken in &round.broken {
+        eprintln!("shipstamp check: {broken}");
+    }
     let written = if args.json {
         let doc = CheckDoc {
             schema: CHECK_SCHEMA,
@@ -111,14 +104,19 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
                 ([cell], false) => Some(RefDoc::new(&cell.ref_name, &cell.reference)),
                 _ => None,
             },
-            cells: cells.iter().map(CellDoc::new).collect(),
-            targets: Targets(&cells),
+            cells: cells
+                .iter()
+                .zip(&summary.cells)
+                .map(|(c, s)| CellDoc::new(c, s))
+                .collect(),
+            targets: Targets(cells),
             wait: waited.as_ref().map(|w| WaitDoc {
                 polls: w.rounds,
                 seconds: w.seconds,
                 stopped_early: w.stopped_early,
                 settled: !w.unsettled && !w.stopped_early,
             }),
+            errors: round.broken.iter().map(ErrorDoc::new).collect(),
             exit_code: code,
         };
         // Streamed: for a fleet of 100,000 instances the document is tens of megabytes.
@@ -132,7 +130,8 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<u8> 
         let mut buffered = io::BufWriter::new(&mut *out);
         write_text(
             &mut buffered,
-            &cells,
+            &round,
+            &summary,
             fleet_mode,
             waited.as_ref(),
             args.consecutive,
@@ -174,13 +173,14 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 fn write_text(
     out: &mut impl Write,
-    cells: &[Cell],
+    round: &Round,
+    summary: &RoundSummary,
     fleet_mode: bool,
     waited: Option<&Waited>,
     consecutive: u32,
 ) -> io::Result<()> {
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let all: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
+    let cells = &round.cells;
     let names: Vec<Vec<String>> = cells
         .iter()
         .map(|c| c.reports.iter().map(display_name).collect())
@@ -191,7 +191,7 @@ fn write_text(
         .map(|n| n.chars().count())
         .max()
         .unwrap_or(0);
-    for (cell, names) in cells.iter().zip(&names) {
+    for ((cell, names), cell_summary) in cells.iter().zip(&names).zip(&summary.cells) {
         let reference = &cell.reference;
         let time = reference
             .time
@@ -208,23 +208,31 @@ fn write_text(
         }
         for (r, who) in cell.reports.iter().zip(names) {
             let detail = detail(r, &cell.ref_name);
+            let label = label(r);
+            // Padded by hand: a name of any length is written whole.
+            let pad = width.saturating_sub(who.chars().count());
             if color {
-                let label = paint(r.status, &format!("{:<16}", label(r)));
-                writeln!(out, "{label} {who:<width$}  {detail}")?;
+                let label = paint(r.status, &format!("{label:<16}"));
+                writeln!(out, "{label} {who}{:pad$}  {detail}", "")?;
             } else {
-                writeln!(out, "{:<16} {who:<width$}  {detail}", label(r))?;
+                writeln!(out, "{label:<16} {who}{:pad$}  {detail}", "")?;
             }
         }
-        let summary = counts(cell.reports.iter());
+        let counts = counts(&cell_summary.counts);
         if fleet_mode {
-            writeln!(out, "  {summary}")?;
+            writeln!(out, "  {counts}")?;
         } else {
-            writeln!(out, "{ref_line}: {summary}")?;
+            writeln!(out, "{ref_line}: {counts}")?;
         }
     }
     if fleet_mode {
         let services = {
-            let mut s: Vec<_> = cells.iter().map(|c| &c.service).collect();
+            let mut s: Vec<_> = cells
+                .iter()
+                .map(|c| &c.service)
+                .chain(round.broken.iter().map(|b| &b.service))
+                .collect();
+            s.sort();
             s.dedup();
             s.len()
         };
@@ -233,10 +241,10 @@ fn write_text(
             "{}, {}: {}",
             plural(services as u64, "service", "services"),
             plural(cells.len() as u64, "environment", "environments"),
-            counts(all.iter().copied())
+            counts(&summary.total)
         )?;
     }
-    let ref_name = match cells {
+    let ref_name = match &cells[..] {
         [cell] if !fleet_mode => cell.ref_name.as_str(),
         _ => "its ref",
     };
@@ -253,7 +261,7 @@ fn write_text(
                 "time is up: all matched on the last poll, but only {} of {consecutive} polls in a row",
                 w.streak
             )?;
-        } else if all.iter().all(|r| r.status == Status::Match) {
+        } else if summary.all_match() {
             writeln!(
                 out,
                 "all matched after {:.0}s, {}",
@@ -273,20 +281,10 @@ fn write_text(
 }
 
 /// `3 targets, 1 match, 1 behind, 1 unreachable`.
-fn counts<'a>(reports: impl Iterator<Item = &'a TargetReport>) -> String {
-    let mut total = 0;
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for r in reports {
-        total += 1;
-        match counts.iter_mut().find(|(s, _)| *s == r.status.as_str()) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r.status.as_str(), 1)),
-        }
+fn counts(counts: &Counts) -> String {
+    let mut text = plural(counts.targets as u64, "target", "targets");
+    for (status, n) in &counts.statuses {
+        text.push_str(&format!(", {n} {status}"));
     }
-    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    format!(
-        "{}, {}",
-        plural(total as u64, "target", "targets"),
-        counts.join(", ")
-    )
+    text
 }

@@ -1,6 +1,10 @@
 //! What to check: a fleet of services × environments, from a fleet file (`--fleet`,
 //! `docs/fleet-file.md`) or from the command line (one repository, one ref, the URLs given: a
 //! fleet of one unnamed service in one unnamed environment).
+//!
+//! The file is read whole and checked before anything runs (a mistake in it is a usage error);
+//! only then are the repositories of the services chosen opened, each on its own: one that is
+//! missing is reported on its service, and tried again every round.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -8,11 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use shipstamp_check::{Prometheus, Repo, Target};
+use shipstamp_check::{Prometheus, Repo, Source};
 use toml::Spanned;
 
-use crate::args::parse_positive_duration;
+use crate::error::{CliError, repo_message};
+use crate::sources::{PrometheusSpec, SourceOptions, SourceSpec};
 use crate::targets::{Line, dedupe, parse_line, read_lines};
+use crate::values::parse_positive_duration;
 
 /// A fleet to check.
 #[derive(Debug)]
@@ -28,7 +34,12 @@ pub(crate) struct Fleet {
 pub(crate) struct Service {
     /// `None` for the command line's one service.
     pub(crate) name: Option<String>,
-    pub(crate) repo: Repo,
+    /// Where its repository is.
+    pub(crate) repo_path: PathBuf,
+    /// Where the fleet file names it (`fleet.toml:6: service.orders.repo`), for messages.
+    pub(crate) repo_at: Option<String>,
+    /// The repository, or why it cannot be opened (as the command says it).
+    pub(crate) repo: Result<Repo, String>,
     /// How often to `git fetch` in `repo` (the dashboard).
     pub(crate) fetch: Option<Duration>,
     pub(crate) envs: Vec<Env>,
@@ -40,9 +51,27 @@ pub(crate) struct Env {
     /// `None` for the command line's one environment.
     pub(crate) name: Option<String>,
     pub(crate) reference: String,
-    pub(crate) targets: Vec<Target>,
-    /// Instances Prometheus knows, from the series of a selector.
-    pub(crate) prometheus: Option<Prometheus>,
+    /// Where its instances come from, observed side by side every round.
+    pub(crate) sources: Vec<Box<dyn Source>>,
+    /// How many targets are listed (the sources may find more).
+    pub(crate) listed: usize,
+}
+
+impl Env {
+    /// An environment whose instances come from `spec`.
+    pub(crate) fn new(
+        name: Option<String>,
+        reference: String,
+        spec: &SourceSpec,
+        options: SourceOptions,
+    ) -> Result<Env, String> {
+        Ok(Env {
+            name,
+            reference,
+            sources: spec.sources(options)?,
+            listed: spec.listed(),
+        })
+    }
 }
 
 /// `[defaults]`: what the command line's flags default to for this fleet.
@@ -55,23 +84,29 @@ pub(crate) struct Defaults {
     pub(crate) fetch: Option<Duration>,
 }
 
-/// A fleet file that cannot be used: where, and why.
-#[derive(Debug)]
-pub(crate) struct FleetError {
-    pub(crate) message: String,
-    /// 64 for the file's content, 2 for a repository that cannot be used.
-    pub(crate) exit_code: u8,
+/// Which services and environments to check: each list empty means all.
+#[derive(Debug, Default)]
+pub(crate) struct Selection<'a> {
+    pub(crate) services: &'a [String],
+    pub(crate) envs: &'a [String],
 }
 
 impl Fleet {
-    /// Keeps only the services and environments named (each list empty: all). A name that
-    /// is not in the fleet is an error.
-    pub(crate) fn restrict(&mut self, services: &[String], envs: &[String]) -> Result<(), String> {
-        let known_services: Vec<&str> = self
-            .services
-            .iter()
-            .filter_map(|s| s.name.as_deref())
-            .collect();
+    /// Keeps only the services and environments named. A name that is not in the fleet is an
+    /// error.
+    fn restrict(
+        raw: &mut BTreeMap<String, Spanned<RawService>>,
+        selection: &Selection<'_>,
+    ) -> Result<(), String> {
+        let (services, envs) = (selection.services, selection.envs);
+        if services.is_empty() && envs.is_empty() {
+            return Ok(());
+        }
+        // In the file's order, not the map's.
+        let mut in_order: Vec<(&String, usize)> =
+            raw.iter().map(|(name, s)| (name, s.span().start)).collect();
+        in_order.sort_by_key(|(_, start)| *start);
+        let known_services: Vec<&str> = in_order.iter().map(|(n, _)| n.as_str()).collect();
         if let Some(unknown) = services
             .iter()
             .find(|s| !known_services.contains(&s.as_str()))
@@ -81,11 +116,10 @@ impl Fleet {
                 known_services.join(", ")
             ));
         }
-        let mut known_envs: Vec<&str> = self
-            .services
-            .iter()
-            .flat_map(|s| &s.envs)
-            .filter_map(|e| e.name.as_deref())
+        let mut known_envs: Vec<&str> = raw
+            .values()
+            .flat_map(|s| s.get_ref().env.keys())
+            .map(String::as_str)
             .collect();
         known_envs.sort_unstable();
         known_envs.dedup();
@@ -95,34 +129,37 @@ impl Fleet {
                 known_envs.join(", ")
             ));
         }
-        let keep = |name: &Option<String>, wanted: &[String]| {
-            wanted.is_empty() || name.as_ref().is_some_and(|n| wanted.contains(n))
-        };
-        self.services.retain(|s| keep(&s.name, services));
-        for service in &mut self.services {
-            service.envs.retain(|e| keep(&e.name, envs));
+        let keep = |name: &String, wanted: &[String]| wanted.is_empty() || wanted.contains(name);
+        raw.retain(|name, _| keep(name, services));
+        for service in raw.values_mut() {
+            service.get_mut().env.retain(|name, _| keep(name, envs));
         }
-        self.services.retain(|s| !s.envs.is_empty());
-        if self.services.is_empty() {
+        raw.retain(|_, s| !s.get_ref().env.is_empty());
+        if raw.is_empty() {
             return Err("--service and --env together select nothing".into());
         }
         Ok(())
     }
 
-    /// Reads and checks a fleet file. Paths in it are relative to the file.
-    pub(crate) fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let text = std::fs::read_to_string(path).map_err(|e| FleetError {
-            message: format!("{}: {e}", path.display()),
-            exit_code: 64,
-        })?;
+    /// Reads and checks a fleet file, keeping the services and environments selected. Paths in
+    /// it are relative to the file. `timeout` is the command line's `--timeout`, if given.
+    /// The error is a usage error; a repository that cannot be opened is not one (it is
+    /// reported on its service).
+    pub(crate) fn load(
+        path: &Path,
+        selection: &Selection<'_>,
+        timeout: Option<Duration>,
+    ) -> Result<Fleet, CliError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let file = FileText { path, text: &text };
-        let raw: RawFile = toml::from_str(&text).map_err(|e| {
+        let mut raw: RawFile = toml::from_str(&text).map_err(|e| {
             let at = e.span().map(|s| file.line(&s)).unwrap_or_default();
             file.error(at, e.message().trim_end())
         })?;
         let mut defaults = Defaults::default();
-        if let Some(d) = raw.defaults {
+        if let Some(d) = raw.defaults.take() {
             defaults.timeout = duration(&file, "defaults.timeout", d.timeout.as_ref())?;
             defaults.interval = duration(&file, "defaults.interval", d.interval.as_ref())?;
             defaults.fetch = duration(&file, "defaults.fetch", d.fetch.as_ref())?;
@@ -146,6 +183,10 @@ impl Fleet {
                 "no services: add a [service.NAME] table (see docs/fleet-file.md)",
             ));
         }
+        Fleet::restrict(&mut raw.service, selection).map_err(CliError::usage)?;
+        let options = SourceOptions {
+            timeout: timeout.or(defaults.timeout),
+        };
         let mut services: Vec<(usize, Service)> = Vec::new();
         let mut warnings = Vec::new();
         for (name, raw_service) in raw.service {
@@ -157,14 +198,7 @@ impl Fleet {
                 file.error(at.clone(), &format!("{key}: no repo (the path to a clone)"))
             })?;
             let repo_path: PathBuf = base.join(repo.get_ref());
-            let opened = Repo::open(&repo_path).map_err(|e| FleetError {
-                message: format!(
-                    "{}{}: {key}.repo: {e}",
-                    path.display(),
-                    file.line(&repo.span()),
-                ),
-                exit_code: 2,
-            })?;
+            let repo_at = format!("{}{}: {key}.repo", path.display(), file.line(&repo.span()));
             let service_ref = raw_service.reference.as_ref().map(|r| r.get_ref().clone());
             let fetch = duration(&file, &format!("{key}.fetch"), raw_service.fetch.as_ref())?
                 .or(defaults.fetch);
@@ -221,6 +255,7 @@ impl Fleet {
                             })?;
                         lines.push(Line {
                             target,
+                            each_address: false,
                             at: format!("{}{list_at} {env_key}.targets[{i}]", path.display()),
                         });
                     }
@@ -238,8 +273,15 @@ impl Fleet {
                                     &format!("{env_key}.dns[{i}]: an empty entry"),
                                 )
                             })?;
+                        if !matches!(target.locator, shipstamp_check::Locator::Url(_)) {
+                            return Err(file.error(
+                                list_at.clone(),
+                                &format!("{env_key}.dns[{i}]: not an http:// or https:// URL"),
+                            ));
+                        }
                         lines.push(Line {
-                            target: target.each_address(true),
+                            target,
+                            each_address: true,
                             at: format!("{}{list_at} {env_key}.dns[{i}]", path.display()),
                         });
                     }
@@ -255,15 +297,20 @@ impl Fleet {
                     lines.extend(read);
                 }
                 let prometheus = match &raw_env.prometheus {
-                    Some(p) => Some(
-                        crate::args::prometheus_source(&p.get_ref().url, &p.get_ref().selector)
-                            .map_err(|why| {
-                                file.error(
-                                    file.line(&p.span()),
-                                    &format!("{env_key}.prometheus: {why}"),
-                                )
-                            })?,
-                    ),
+                    Some(p) => {
+                        let spec = PrometheusSpec {
+                            url: p.get_ref().url.clone(),
+                            selector: p.get_ref().selector.clone(),
+                        };
+                        // Checked now, so that a mistake is the file's, with its line.
+                        Prometheus::new(&spec.url, &spec.selector).map_err(|why| {
+                            file.error(
+                                file.line(&p.span()),
+                                &format!("{env_key}.prometheus: {why}"),
+                            )
+                        })?;
+                        Some(spec)
+                    }
                     None => None,
                 };
                 if lines.is_empty() && prometheus.is_none() {
@@ -276,23 +323,25 @@ impl Fleet {
                 }
                 let read = dedupe(lines, field.as_deref());
                 warnings.extend(read.warnings);
-                envs.push((
-                    env_start,
-                    Env {
-                        name: Some(env_name),
-                        reference,
-                        targets: read.targets,
-                        prometheus,
-                    },
-                ));
+                let spec = SourceSpec {
+                    targets: read.targets,
+                    each_address: read.each_address,
+                    prometheus,
+                };
+                let env = Env::new(Some(env_name), reference, &spec, options)
+                    .map_err(|why| file.error(env_at.clone(), &format!("{env_key}: {why}")))?;
+                envs.push((env_start, env));
             }
             // In the file's order, not the map's.
             envs.sort_by_key(|(start, _)| *start);
+            let repo = Repo::open(&repo_path).map_err(|e| repo_message(&e, Some(&repo_at)));
             services.push((
                 start,
                 Service {
                     name: Some(name),
-                    repo: opened,
+                    repo_path,
+                    repo_at: Some(repo_at),
+                    repo,
                     fetch,
                     envs: envs.into_iter().map(|(_, e)| e).collect(),
                 },
@@ -320,11 +369,8 @@ impl FileText<'_> {
         format!(":{}", self.text[..start].matches('\n').count() + 1)
     }
 
-    fn error(&self, at: String, message: &str) -> FleetError {
-        FleetError {
-            message: format!("{}{at}: {message}", self.path.display()),
-            exit_code: 64,
-        }
+    fn error(&self, at: String, message: &str) -> CliError {
+        CliError::usage(format!("{}{at}: {message}", self.path.display()))
     }
 }
 
@@ -332,14 +378,14 @@ fn duration(
     file: &FileText<'_>,
     key: &str,
     value: Option<&Spanned<String>>,
-) -> Result<Option<Duration>, FleetError> {
+) -> Result<Option<Duration>, CliError> {
     let Some(value) = value else { return Ok(None) };
     parse_positive_duration(value.get_ref())
         .map(Some)
         .map_err(|why| file.error(file.line(&value.span()), &format!("{key}: {why}")))
 }
 
-fn check_field(file: &FileText<'_>, key: &str, value: &Spanned<String>) -> Result<(), FleetError> {
+fn check_field(file: &FileText<'_>, key: &str, value: &Spanned<String>) -> Result<(), CliError> {
     let pointer = value.get_ref();
     if pointer.is_empty() || pointer.starts_with('/') {
         Ok(())

@@ -7,8 +7,8 @@ use clap::ArgGroup;
 use shipstamp::Stamp;
 use shipstamp_check::{ProcessInspection, inspect_process, read_stamps_from_file};
 
+use crate::error::{CliError, DRIFT, OK, UNDECIDED};
 use crate::output::{FileDoc, ProcessDoc};
-use crate::{EXIT_DRIFT, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE};
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["path", "pid"])))]
@@ -32,9 +32,9 @@ pub(crate) struct InspectArgs {
     dd_env: bool,
 }
 
-pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> Result<u8, CliError> {
     if let Some(pid) = args.pid {
-        let inspection = inspect_process(pid)?;
+        let inspection = inspect_process(pid).map_err(|e| CliError::undecided(e.to_string()))?;
         if args.json {
             writeln!(
                 out,
@@ -45,21 +45,20 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
             write_process(out, &inspection)?;
         }
         return Ok(if inspection.restart_needed() {
-            EXIT_DRIFT
+            DRIFT
         } else if inspection.running.is_empty() {
             // Without a stamp, which build it runs cannot be said.
-            EXIT_UNDECIDED
+            UNDECIDED
         } else {
-            EXIT_OK
+            OK
         });
     }
     let Some(path) = &args.path else {
         // clap's argument group already demands one of them; never panic if that changes.
-        eprintln!("shipstamp: inspect needs a PATH or --pid PID");
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage("inspect needs a PATH or --pid PID"));
     };
-    let stamps =
-        read_stamps_from_file(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let stamps = read_stamps_from_file(path)
+        .map_err(|e| CliError::undecided(format!("{}: {e}", path.display())))?;
     if args.oci_labels || args.dd_env {
         let stamp = main_stamp(&stamps, path);
         let pairs = if args.oci_labels {
@@ -71,7 +70,7 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
             // One line each: a value with a line break (never seen in a stamp) is cut there.
             writeln!(out, "{key}={}", value.lines().next().unwrap_or(""))?;
         }
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
     if args.json {
         let doc = FileDoc {
@@ -91,7 +90,7 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> anyhow::Result<u8
             write_details(out, stamp)?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 /// The stamp of the binary's own package (named like the file), else the first: a binary that

@@ -6,23 +6,21 @@
 mod args;
 mod check_cmd;
 mod dashboard;
+mod error;
 mod fleet;
 mod inspect_cmd;
 mod output;
 mod present;
 mod rounds;
+mod sources;
+mod summary;
 mod targets;
+mod values;
 
 use std::io;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use shipstamp_check::{RepoError, RepoErrorKind};
-
-pub(crate) const EXIT_OK: u8 = 0;
-pub(crate) const EXIT_DRIFT: u8 = 1;
-pub(crate) const EXIT_UNDECIDED: u8 = 2;
-pub(crate) const EXIT_USAGE: u8 = 64;
 
 /// What code is this binary or process actually running?
 #[derive(Debug, Parser)]
@@ -55,35 +53,27 @@ fn main() -> ExitCode {
         Err(e) => {
             // Help and --version go to stdout and succeed; anything else is a usage error.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            return ExitCode::from(if e.use_stderr() {
+                error::USAGE
+            } else {
+                error::OK
+            });
         }
     };
     let mut out = io::stdout().lock();
-    let result = match cli.command {
-        Command::Check(args) => check_cmd::run(&args, &mut out),
-        Command::Inspect(args) => inspect_cmd::run(&args, &mut out),
-        Command::Dashboard(args) => dashboard::run(&args, &mut out),
+    let (name, result) = match cli.command {
+        Command::Check(args) => ("check", check_cmd::run(&args, &mut out)),
+        Command::Inspect(args) => ("inspect", inspect_cmd::run(&args, &mut out)),
+        Command::Dashboard(args) => ("dashboard", dashboard::run(&args, &mut out)),
     };
+    // The one place an error becomes the process's exit.
     match result {
         Ok(code) => ExitCode::from(code),
         // `shipstamp … | head` closing the pipe early is not a failure.
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(error::OK),
         Err(e) => {
-            eprintln!("shipstamp: {e:#}");
-            ExitCode::from(EXIT_UNDECIDED)
+            eprintln!("shipstamp {name}: {e}");
+            ExitCode::from(e.code())
         }
-    }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<io::Error>()
-        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-}
-
-/// A repository error as the command reports it, with the hint for the flag that fixes it.
-pub(crate) fn repo_error(e: RepoError) -> anyhow::Error {
-    match e.kind() {
-        RepoErrorKind::NotARepository => anyhow::anyhow!("{e} (use --repo DIR)"),
-        _ => anyhow::Error::new(e),
     }
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
 use shipstamp_check::{Commit, ProcessFacts, ProcessInspection, Status, TargetReport};
 
-use crate::present::{display_url, exit_code, label, rank, short};
-use crate::rounds::Cell;
+use crate::present::{display_url, rank, reason_text, short};
+use crate::rounds::{Broken, Cell};
+use crate::summary::{CellSummary, Counts};
 
 /// The `schema` of `check --json`.
 pub(crate) const CHECK_SCHEMA: &str = "shipstamp-check/v1";
@@ -28,7 +29,29 @@ pub(crate) struct CheckDoc<Targets> {
     pub(crate) targets: Targets,
     /// `null` without `--wait`.
     pub(crate) wait: Option<WaitDoc>,
+    /// Parts of the fleet that could not be checked: a repository, a ref, a source.
+    pub(crate) errors: Vec<ErrorDoc>,
     pub(crate) exit_code: u8,
+}
+
+/// A part of the fleet that could not be checked, and why.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ErrorDoc {
+    /// `null` for the command line's one service.
+    pub(crate) service: Option<String>,
+    /// `null` when the whole service could not be checked (its repository).
+    pub(crate) environment: Option<String>,
+    pub(crate) message: String,
+}
+
+impl ErrorDoc {
+    pub(crate) fn new(broken: &Broken) -> ErrorDoc {
+        ErrorDoc {
+            service: broken.service.clone(),
+            environment: broken.env.clone(),
+            message: broken.message.clone(),
+        }
+    }
 }
 
 /// The ref as given and the commit it resolved to.
@@ -80,20 +103,25 @@ pub(crate) struct SummaryDoc {
     pub(crate) matching: usize,
     pub(crate) drift: usize,
     pub(crate) undecided: usize,
+    /// Each status present and how many targets have it, worst first: `[["behind", 3],
+    /// ["match", 7]]`.
+    pub(crate) statuses: Vec<(&'static str, usize)>,
     pub(crate) exit_code: u8,
 }
 
 impl SummaryDoc {
-    pub(crate) fn new(reports: &[&TargetReport]) -> SummaryDoc {
+    /// The counts, with the exit code they give (which, for a whole round, also counts what
+    /// could not be checked: the caller's `exit_code`).
+    pub(crate) fn new(counts: &Counts, exit_code: u8) -> SummaryDoc {
+        let mut statuses: Vec<(Status, usize)> = counts.statuses.clone();
+        statuses.sort_by_key(|(s, _)| rank(*s));
         SummaryDoc {
-            targets: reports.len(),
-            matching: reports.iter().filter(|r| r.status == Status::Match).count(),
-            drift: reports.iter().filter(|r| r.status.is_drift()).count(),
-            undecided: reports
-                .iter()
-                .filter(|r| r.status != Status::Match && !r.status.is_drift())
-                .count(),
-            exit_code: exit_code(reports.iter().copied()),
+            targets: counts.targets,
+            matching: counts.matching,
+            drift: counts.drift,
+            undecided: counts.undecided,
+            statuses: statuses.into_iter().map(|(s, n)| (s.as_str(), n)).collect(),
+            exit_code,
         }
     }
 }
@@ -110,81 +138,29 @@ pub(crate) struct BuildDoc {
 }
 
 impl CellDoc {
-    pub(crate) fn new(cell: &Cell) -> CellDoc {
-        let reports: Vec<&TargetReport> = cell.reports.iter().collect();
-        let summary = SummaryDoc::new(&reports);
-        // Counted by what the label is made of, so that it is written once per kind.
-        let mut kinds: Vec<(&TargetReport, usize)> = Vec::new();
-        for r in cell.reports.iter() {
-            let kind = (r.status, r.behind, r.ahead);
-            match kinds
-                .iter_mut()
-                .find(|(k, _)| (k.status, k.behind, k.ahead) == kind)
-            {
-                Some((_, n)) => *n += 1,
-                None => kinds.push((r, 1)),
-            }
-        }
-        let mut labels: Vec<(u8, String, usize)> = Vec::new();
-        for (r, n) in kinds {
-            let l = label(r);
-            match labels.iter_mut().find(|(_, x, _)| *x == l) {
-                Some((_, _, m)) => *m += n,
-                None => labels.push((rank(r.status), l, n)),
-            }
-        }
-        labels.sort_by_key(|(rank, _, n)| (*rank, std::cmp::Reverse(*n)));
-        let mut builds: Vec<BuildDoc> = Vec::new();
-        for r in cell.reports.iter() {
-            let Some(commit) = &r.commit else { continue };
-            let dirty = r.dirty == Some(true);
-            match builds
-                .iter_mut()
-                .find(|b| b.commit == *commit && b.dirty == dirty)
-            {
-                Some(b) => b.hosts += 1,
-                None => builds.push(BuildDoc {
-                    commit: commit.clone(),
-                    short: short(commit).to_owned(),
-                    subject: r.commit_subject.clone(),
-                    dirty,
-                    label: label(r),
-                    hosts: 1,
-                }),
-            }
-        }
-        builds.sort_by_key(|b| std::cmp::Reverse(b.hosts));
-        let status = cell
-            .reports
-            .iter()
-            .map(|r| r.status)
-            .min_by_key(|s| rank(*s))
-            .unwrap_or(Status::Match)
-            .as_str();
+    pub(crate) fn new(cell: &Cell, summary: &CellSummary) -> CellDoc {
         CellDoc {
             service: cell.service.clone(),
             environment: cell.env.clone(),
             reference: RefDoc::new(&cell.ref_name, &cell.reference),
-            status,
-            text: cell_text(&summary, &labels, builds.len()),
-            summary,
-            labels: labels.into_iter().map(|(_, l, n)| (l, n)).collect(),
-            builds,
+            status: summary.counts.worst().as_str(),
+            text: summary.text(),
+            summary: SummaryDoc::new(&summary.counts, summary.counts.exit_code()),
+            labels: summary.labels.clone(),
+            builds: summary
+                .builds
+                .iter()
+                .map(|b| BuildDoc {
+                    commit: b.commit.clone(),
+                    short: short(&b.commit).to_owned(),
+                    subject: b.subject.clone(),
+                    dirty: b.dirty,
+                    label: b.label.clone(),
+                    hosts: b.hosts,
+                })
+                .collect(),
         }
     }
-}
-
-/// `10/10 match`, `7/10 match, 3 behind 2`, `0/4 match, 4 diverged`; `, 2 builds` when
-/// more than one build runs.
-fn cell_text(summary: &SummaryDoc, labels: &[(u8, String, usize)], builds: usize) -> String {
-    let mut text = format!("{}/{} match", summary.matching, summary.targets);
-    for (_, l, n) in labels.iter().filter(|(_, l, _)| l != "match") {
-        text.push_str(&format!(", {n} {l}"));
-    }
-    if builds > 1 {
-        text.push_str(&format!(", {builds} builds"));
-    }
-    text
 }
 
 /// How a `--wait` went.
@@ -273,7 +249,7 @@ impl TargetDoc {
             service: cell.service.clone(),
             environment: cell.env.clone(),
             status: r.status.as_str(),
-            reason: r.reason.clone(),
+            reason: r.reason.as_ref().map(reason_text),
             commit: r.commit.clone(),
             commit_subject: r.commit_subject.clone(),
             commit_time: r.commit_time,
@@ -370,6 +346,7 @@ pub(crate) mod golden {
                 matching: 7,
                 drift: 3,
                 undecided: 0,
+                statuses: vec![("behind", 3), ("match", 7)],
                 exit_code: 1,
             },
             status: "behind",
@@ -542,6 +519,12 @@ pub(crate) mod golden {
                 stopped_early: false,
                 settled: true,
             }),
+            errors: vec![ErrorDoc {
+                service: Some("billing".into()),
+                environment: None,
+                message: "fleet.toml:12: service.billing.repo: ../billing is not a directory"
+                    .into(),
+            }],
             exit_code: 1,
         };
         assert_golden("check.json", &doc);

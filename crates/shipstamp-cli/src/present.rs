@@ -3,7 +3,19 @@
 
 use std::fmt;
 
-use shipstamp_check::{Status, TargetReport};
+use shipstamp_check::{ParseErrorKind, Reason, ReasonKind, Status, TargetReport};
+
+/// A reason as the command says it: the library's sentence, and the flag that changes the
+/// answer where there is one.
+pub(crate) fn reason_text(reason: &Reason) -> String {
+    match reason.kind() {
+        ReasonKind::Dirty => format!("{reason} (--allow-dirty to judge it by its commit)"),
+        ReasonKind::BadDocument(ParseErrorKind::UnknownShape) => {
+            format!("{reason}; give --field /json/pointer to where the commit is")
+        }
+        _ => reason.to_string(),
+    }
+}
 
 /// The first 7 digits of a commit id.
 pub(crate) fn short(id: &str) -> &str {
@@ -142,7 +154,7 @@ fn each_restart_note(
 /// Every sentence that explains a target's status: the reason, where it stands, the restart
 /// signs.
 pub(crate) fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
-    let mut notes: Vec<String> = r.reason.iter().cloned().collect();
+    let mut notes: Vec<String> = r.reason.iter().map(reason_text).collect();
     notes.extend(position(r, ref_name).map(|p| p.to_string()));
     notes.extend(restart_notes(r, ref_name));
     notes
@@ -171,11 +183,11 @@ impl fmt::Display for Detail<'_> {
             },
             (_, Some(c)) => match (position(r, ref_name), &r.reason) {
                 (Some(position), _) => write!(f, "{c}  {position}")?,
-                (None, Some(reason)) => f.write_str(reason)?,
+                (None, Some(reason)) => f.write_str(&reason_text(reason))?,
                 (None, None) => empty = true,
             },
             _ => match &r.reason {
-                Some(reason) => f.write_str(reason)?,
+                Some(reason) => f.write_str(&reason_text(reason))?,
                 None => empty = true,
             },
         }
@@ -186,21 +198,6 @@ impl fmt::Display for Detail<'_> {
             f.write_fmt(note)
         })
     }
-}
-
-/// `check`'s exit code for these results: 1 when any drifted, else 2 when any could not be
-/// decided, else 0 (as the library's `exit_code`, without collecting them).
-pub(crate) fn exit_code<'a>(reports: impl Iterator<Item = &'a TargetReport>) -> u8 {
-    let mut code = 0;
-    for r in reports {
-        if r.status.is_drift() {
-            return 1;
-        }
-        if r.status != Status::Match {
-            code = 2;
-        }
-    }
-    code
 }
 
 /// Drift first (the worst kind first), then the undecided, then matches.

@@ -1,13 +1,22 @@
 //! Rounds of checks over a fleet: each service with its own repository and checker (git's
-//! answers kept from round to round), the services side by side, each environment against its
-//! own ref.
+//! answers kept from round to round), the services side by side, each environment's sources
+//! observed side by side and held against the environment's own ref.
+//!
+//! A part that cannot be checked (a repository that is missing, a ref that does not resolve, a
+//! source that does not answer) is reported on that part and tried again next round; the rest
+//! of the fleet is checked as usual.
 
+use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipstamp_check::{Checker, Commit, Options, PrometheusErrorKind, Repo, TargetReport};
+use shipstamp_check::{Checker, Commit, Options, Repo, Source, TargetReport};
 
+use crate::error::repo_message;
 use crate::fleet::{Env, Fleet};
 use crate::present::short;
+use crate::sources::source_message;
+use crate::summary::RoundSummary;
 
 /// The results of one environment of one service.
 #[derive(Debug, Clone)]
@@ -20,6 +29,45 @@ pub(crate) struct Cell {
     pub(crate) reports: Arc<Vec<TargetReport>>,
 }
 
+/// A part of the fleet that could not be checked this round, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Broken {
+    pub(crate) service: Option<String>,
+    /// `None` when the whole service is broken (its repository).
+    pub(crate) env: Option<String>,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Broken {
+    /// `orders · staging: unknown ref …`, or just the message for the command line's one
+    /// service.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.service, &self.env) {
+            (Some(s), Some(e)) => write!(f, "{s} · {e}: ")?,
+            (Some(s), None) => write!(f, "{s}: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// One round: the cells that have results, and what could not be checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Round {
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) broken: Vec<Broken>,
+}
+
+impl Round {
+    /// The round counted: the one place its counts and exit code come from.
+    pub(crate) fn summary(&self) -> RoundSummary {
+        RoundSummary::of(
+            self.cells.iter().map(|c| c.reports.as_slice()),
+            self.broken.len(),
+        )
+    }
+}
+
 /// A fleet being checked, round after round.
 #[derive(Debug)]
 pub(crate) struct Rounds {
@@ -29,12 +77,26 @@ pub(crate) struct Rounds {
 #[derive(Debug)]
 struct ServiceRounds {
     name: Option<String>,
-    checker: Checker,
+    repo_path: PathBuf,
+    repo_at: Option<String>,
+    options: Options,
+    /// The checker, or why the repository cannot be opened (tried again every round).
+    checker: Result<Checker, String>,
     envs: Vec<Env>,
-    /// What each environment's ref resolved to last.
-    refs: Vec<Option<Commit>>,
-    /// The last round whose checks completed, per environment.
-    last: Option<Vec<Arc<Vec<TargetReport>>>>,
+    /// What each environment's ref resolved to last, or why it never did.
+    refs: Vec<Result<Commit, String>>,
+    /// Each environment's last results, and which of them came from which source.
+    last: Vec<Option<Last>>,
+    /// Refs that failed to resolve again this time (each still compared with its last
+    /// commit), to be reported by the round.
+    pending: Vec<(usize, String)>,
+}
+
+/// An environment's last results: the reports, and the range of them each source gave.
+#[derive(Debug, Clone)]
+struct Last {
+    reports: Arc<Vec<TargetReport>>,
+    spans: Vec<Range<usize>>,
 }
 
 impl Rounds {
@@ -45,47 +107,53 @@ impl Rounds {
                 .into_iter()
                 .map(|s| ServiceRounds {
                     name: s.name,
-                    checker: Checker::new(s.repo, options.clone()),
-                    refs: vec![None; s.envs.len()],
+                    repo_path: s.repo_path,
+                    repo_at: s.repo_at,
+                    checker: s.repo.map(|repo| Checker::new(repo, options.clone())),
+                    options: options.clone(),
+                    refs: vec![Err(String::new()); s.envs.len()],
+                    last: vec![None; s.envs.len()],
+                    pending: Vec::new(),
                     envs: s.envs,
-                    last: None,
                 })
                 .collect(),
         }
     }
 
-    /// The repositories, by service name, for fetching.
+    /// The repositories that could be opened, by service name, for fetching.
     pub(crate) fn repos(&self) -> Vec<(Option<String>, Repo)> {
         self.services
             .iter()
-            .map(|s| (s.name.clone(), s.checker.repo().clone()))
+            .filter_map(|s| Some((s.name.clone(), s.checker.as_ref().ok()?.repo().clone())))
             .collect()
     }
 
-    pub(crate) fn target_count(&self) -> usize {
-        self.services
-            .iter()
-            .flat_map(|s| &s.envs)
-            .map(|e| e.targets.len())
-            .sum()
+    /// How many targets are listed, and how many sources may find more (DNS, Prometheus).
+    pub(crate) fn listed(&self) -> (usize, usize) {
+        let envs = self.services.iter().flat_map(|s| &s.envs);
+        let targets = envs.clone().map(|e| e.listed).sum();
+        let finding = envs.map(|e| e.sources.len()).sum::<usize>();
+        (targets, finding)
     }
 
-    /// Resolves every environment's ref; the error names the first that cannot be resolved.
-    pub(crate) fn resolve_all(&mut self) -> Result<(), String> {
+    /// Resolves every environment's ref; what cannot be resolved is reported by every round
+    /// until it is. The first problem, if any: for the command line's one service and ref,
+    /// that is the end of it (a typo, most likely); a fleet goes on without that part.
+    pub(crate) fn resolve_all(&mut self) -> Option<String> {
         for service in &mut self.services {
-            let errors = service.resolve();
-            if let Some(first) = errors.into_iter().next() {
-                return Err(first);
-            }
+            service.open();
+            service.resolve();
         }
-        Ok(())
+        self.services.iter().find_map(|s| match &s.checker {
+            Err(why) => Some(why.clone()),
+            Ok(_) => s.refs.iter().find_map(|r| r.as_ref().err().cloned()),
+        })
     }
 
     /// One round: with `resolve`, every ref is resolved again first (a dashboard runs while
-    /// branches move). The cells of every service whose checks completed at least once, and
-    /// what went wrong this round.
-    pub(crate) fn run(&mut self, resolve: bool) -> (Vec<Cell>, Vec<String>) {
-        let results: Vec<(Vec<Cell>, Vec<String>)> = std::thread::scope(|scope| {
+    /// branches move) and repositories that could not be opened are tried again.
+    pub(crate) fn run(&mut self, resolve: bool) -> Round {
+        let results: Vec<Round> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .services
                 .iter_mut()
@@ -96,145 +164,177 @@ impl Rounds {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        let mut cells = Vec::new();
-        let mut errors = Vec::new();
-        for (c, e) in results {
-            cells.extend(c);
-            errors.extend(e);
+        let mut round = Round {
+            cells: Vec::new(),
+            broken: Vec::new(),
+        };
+        for r in results {
+            round.cells.extend(r.cells);
+            round.broken.extend(r.broken);
         }
-        (cells, errors)
+        round
     }
 }
 
 impl ServiceRounds {
-    /// Where a message is about: `orders: ` (nothing for the command line's one service).
-    fn prefix(&self, env: Option<&str>) -> String {
-        match (&self.name, env) {
-            (Some(s), Some(e)) => format!("{s} · {e}: "),
-            (Some(s), None) => format!("{s}: "),
-            _ => String::new(),
+    fn broken(&self, env: Option<&str>, message: String) -> Broken {
+        Broken {
+            service: self.name.clone(),
+            env: env.map(str::to_owned),
+            message,
+        }
+    }
+
+    /// Opens the repository when it could not be opened before.
+    fn open(&mut self) {
+        if self.checker.is_err() {
+            self.checker = Repo::open(&self.repo_path)
+                .map(|repo| Checker::new(repo, self.options.clone()))
+                .map_err(|e| repo_message(&e, self.repo_at.as_deref()));
         }
     }
 
     /// Resolves each environment's ref, keeping the previous commit when it fails.
-    fn resolve(&mut self) -> Vec<String> {
-        let mut errors = Vec::new();
+    fn resolve(&mut self) {
+        let Ok(checker) = &mut self.checker else {
+            return;
+        };
         let mut resolved: Vec<(String, Result<Commit, String>)> = Vec::new();
         for (i, env) in self.envs.iter().enumerate() {
             // Environments that follow the same ref resolve it once.
             let result = match resolved.iter().find(|(name, _)| *name == env.reference) {
                 Some((_, r)) => r.clone(),
                 None => {
-                    let r = self
-                        .checker
+                    let r = checker
                         .resolve_ref(&env.reference)
-                        .map_err(|e| format!("{:#}", crate::repo_error(e)));
+                        .map_err(|e| repo_message(&e, None));
                     resolved.push((env.reference.clone(), r.clone()));
                     r
                 }
             };
-            match result {
-                Ok(commit) => self.refs[i] = Some(commit),
-                Err(why) => errors.push(format!(
-                    "{}{why}{}",
-                    self.prefix(env.name.as_deref()),
-                    self.refs[i]
-                        .as_ref()
-                        .map(|c| format!("; still comparing with {}", short(&c.id)))
-                        .unwrap_or_default()
-                )),
+            match (result, &self.refs[i]) {
+                (Ok(commit), _) => self.refs[i] = Ok(commit),
+                (Err(why), Ok(previous)) => {
+                    // Still compared with the commit it resolved to last; said every round.
+                    let still = format!("{why}; still comparing with {}", short(&previous.id));
+                    self.pending.push((i, still));
+                }
+                (Err(why), Err(_)) => self.refs[i] = Err(why),
             }
         }
-        errors
     }
 
-    fn round(&mut self, resolve: bool) -> (Vec<Cell>, Vec<String>) {
-        let mut errors = if resolve { self.resolve() } else { Vec::new() };
+    fn round(&mut self, resolve: bool) -> Round {
+        if resolve {
+            self.open();
+            self.resolve();
+        }
+        let mut broken: Vec<Broken> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(i, why)| self.broken(self.envs[i].name.as_deref(), why))
+            .collect();
+        let checker = match &mut self.checker {
+            Ok(checker) => checker,
+            Err(why) => {
+                broken.push(Broken {
+                    service: self.name.clone(),
+                    env: None,
+                    message: why.clone(),
+                });
+                return Round {
+                    cells: Vec::new(),
+                    broken,
+                };
+            }
+        };
         // Environments whose ref has never resolved cannot be checked.
         let ready: Vec<usize> = (0..self.envs.len())
-            .filter(|i| self.refs[*i].is_some())
+            .filter(|i| match &self.refs[*i] {
+                Ok(_) => true,
+                Err(why) => {
+                    broken.push(Broken {
+                        service: self.name.clone(),
+                        env: self.envs[*i].name.clone(),
+                        message: why.clone(),
+                    });
+                    false
+                }
+            })
             .collect();
-        let groups: Vec<(&[shipstamp_check::Target], &Commit)> = ready
+        let sources: Vec<&dyn Source> = ready
             .iter()
-            .filter_map(|i| Some((&self.envs[*i].targets[..], self.refs[*i].as_ref()?)))
+            .flat_map(|i| self.envs[*i].sources.iter().map(|s| &**s))
             .collect();
-        match self.checker.check_groups(&groups) {
-            Ok(reports) => {
-                let mut all = self.last.take().unwrap_or_else(|| {
-                    (0..self.envs.len()).map(|_| Arc::new(Vec::new())).collect()
-                });
-                for (i, mut r) in ready.iter().copied().zip(reports) {
-                    // What Prometheus knows about this environment's instances.
-                    if let (Some(source), Some(reference)) =
-                        (&self.envs[i].prometheus, &self.refs[i])
-                    {
-                        let judged = source
-                            .observe()
-                            .map_err(|e| match e.kind() {
-                                PrometheusErrorKind::NeedsAuth => format!(
-                                    "{e} (set SHIPSTAMP_PROMETHEUS_TOKEN, or \
-                                     SHIPSTAMP_PROMETHEUS_USER and SHIPSTAMP_PROMETHEUS_PASSWORD)"
-                                ),
-                                _ => e.to_string(),
-                            })
-                            .and_then(|seen| {
-                                self.checker
-                                    .judge(&seen, reference)
-                                    .map_err(|e| e.to_string())
-                            });
-                        match judged {
-                            // (100,000 reports are not copied into an empty list.)
-                            Ok(more) if r.is_empty() => r = more,
-                            Ok(more) => r.extend(more),
-                            Err(why) => {
-                                let keep = !all[i].is_empty();
-                                errors.push(format!(
-                                    "{}{why}{}",
-                                    self.prefix(self.envs[i].name.as_deref()),
-                                    if keep {
-                                        "; showing the previous round"
-                                    } else {
-                                        ""
-                                    }
-                                ));
-                                if keep {
-                                    continue;
-                                }
-                            }
+        let mut observed = checker.observe(&sources).into_iter();
+        for i in ready {
+            let env = &self.envs[i];
+            let Ok(reference) = &self.refs[i] else {
+                continue;
+            };
+            let mut reports: Vec<TargetReport> = Vec::new();
+            let mut spans = Vec::with_capacity(env.sources.len());
+            let mut failed = None;
+            for (s, seen) in observed.by_ref().take(env.sources.len()).enumerate() {
+                let start = reports.len();
+                let judged = match seen {
+                    Ok(seen) => checker.judge(&seen, reference).map_err(|e| {
+                        // Git failing decides nothing for any source of this service.
+                        let why = repo_message(&e, None);
+                        failed = Some(why.clone());
+                        why
+                    }),
+                    Err(e) => Err(source_message(&e)),
+                };
+                match judged {
+                    // (100,000 reports are not copied into an empty list.)
+                    Ok(more) if reports.is_empty() => reports = more,
+                    Ok(more) => reports.extend(more),
+                    Err(why) => {
+                        let previous = self.last[i]
+                            .as_ref()
+                            .and_then(|last| Some(&last.reports[last.spans.get(s)?.clone()]));
+                        let keep = previous.is_some_and(|p| !p.is_empty());
+                        if let Some(previous) = previous {
+                            reports.extend_from_slice(previous);
                         }
+                        broken.push(Broken {
+                            service: self.name.clone(),
+                            env: env.name.clone(),
+                            message: format!(
+                                "{why}{}",
+                                if keep {
+                                    "; showing the previous round"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        });
                     }
-                    all[i] = Arc::new(r);
                 }
-                self.last = Some(all);
+                spans.push(start..reports.len());
             }
-            Err(e) => errors.push(format!(
-                "{}{e}{}",
-                self.prefix(None),
-                if self.last.is_some() {
-                    "; showing the previous round"
-                } else {
-                    ""
-                }
-            )),
+            if failed.is_none() {
+                self.last[i] = Some(Last {
+                    reports: Arc::new(reports),
+                    spans,
+                });
+            }
         }
-        let Some(last) = &self.last else {
-            return (Vec::new(), errors);
-        };
         let cells = self
             .envs
             .iter()
             .zip(&self.refs)
-            .zip(last)
-            .filter_map(|((env, reference), reports)| {
+            .zip(&self.last)
+            .filter_map(|((env, reference), last)| {
                 Some(Cell {
                     service: self.name.clone(),
                     env: env.name.clone(),
                     ref_name: env.reference.clone(),
-                    reference: reference.clone()?,
-                    reports: Arc::clone(reports),
+                    reference: reference.as_ref().ok()?.clone(),
+                    reports: Arc::clone(&last.as_ref()?.reports),
                 })
             })
             .collect();
-        (cells, errors)
+        Round { cells, broken }
     }
 }

@@ -1,20 +1,28 @@
 //! Targets given on the command line and in a targets file, shared by `check` and `dashboard`.
 //!
-//! A targets file has one target per line: a URL, optionally a name after it, and optionally,
-//! last, `field=/json/pointer` for a document in none of the known shapes. Blank lines and
-//! lines starting with `#` are skipped.
+//! A targets file has one target per line: a URL, a binary or a process, optionally a name
+//! after it, and optionally, last, `field=/json/pointer` for a document in none of the known
+//! shapes. Blank lines and lines starting with `#` are skipped; a line longer than
+//! [`MAX_LINE`] bytes is refused.
 
 use std::io;
 use std::path::Path;
 
-use shipstamp_check::Target;
+use shipstamp_check::{Locator, Target};
 
 use crate::present::display_url;
 
+/// The longest line of a targets file (and entry of a fleet file's lists): a URL with a name is
+/// far shorter, and a 10 MB line is a mistake to report, not a target to show.
+pub(crate) const MAX_LINE: usize = 8 * 1024;
+
 /// Targets read, and what to tell the user about them.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Targets {
+    /// Targets asked one by one.
     pub(crate) targets: Vec<Target>,
+    /// URLs whose every address is an instance.
+    pub(crate) each_address: Vec<Target>,
     /// One line per target given more than once (checked once).
     pub(crate) warnings: Vec<String>,
 }
@@ -23,6 +31,8 @@ pub(crate) struct Targets {
 #[derive(Debug)]
 pub(crate) struct Line {
     pub(crate) target: Target,
+    /// Every address its host resolves to is an instance.
+    pub(crate) each_address: bool,
     pub(crate) at: String,
 }
 
@@ -40,21 +50,17 @@ pub(crate) fn read_targets(
     }
     let mut lines: Vec<Line> = Vec::new();
     for url in urls {
-        check_target(url)?;
         lines.push(Line {
-            target: Target::new(url),
+            target: url.parse().map_err(|e| format!("{e}"))?,
+            each_address: false,
             at: "the command line".into(),
         });
     }
     for url in each_address {
-        if !is_http_url(url) {
-            return Err(format!(
-                "--each-address {:?} is not an http:// or https:// URL",
-                display_url(url)
-            ));
-        }
+        let locator = Locator::url(url.as_str()).map_err(|e| format!("--each-address {e}"))?;
         lines.push(Line {
-            target: Target::new(url).each_address(true),
+            target: Target::new(locator),
+            each_address: true,
             at: "--each-address".into(),
         });
     }
@@ -83,7 +89,11 @@ pub(crate) fn read_lines(file: &Path) -> Result<Vec<Line>, String> {
     for (n, line) in text.lines().enumerate() {
         let at = format!("{label}:{}", n + 1);
         if let Some(target) = parse_line(line).map_err(|why| format!("{at}: {why}"))? {
-            lines.push(Line { target, at });
+            lines.push(Line {
+                target,
+                each_address: false,
+                at,
+            });
         }
     }
     Ok(lines)
@@ -92,40 +102,65 @@ pub(crate) fn read_lines(file: &Path) -> Result<Vec<Line>, String> {
 /// Each target once, in the order first given, read at `field` unless it has its own
 /// pointer; a warning for each target given more than once.
 pub(crate) fn dedupe(lines: Vec<Line>, field: Option<&str>) -> Targets {
-    let mut targets: Vec<Target> = Vec::with_capacity(lines.len());
+    let mut kept: Vec<(Target, bool)> = Vec::with_capacity(lines.len());
     let mut first_at: Vec<String> = Vec::with_capacity(lines.len());
+    // Looked up by what makes a target the same: 100,000 lines are not compared pairwise.
+    let mut index: std::collections::HashMap<(Locator, Option<String>, bool), usize> =
+        std::collections::HashMap::with_capacity(lines.len());
     let mut warned: Vec<usize> = Vec::new();
     let mut warnings = Vec::new();
-    for Line { mut target, at } in lines {
+    for Line {
+        mut target,
+        each_address,
+        at,
+    } in lines
+    {
         if target.field.is_none() {
             if let Some(pointer) = field {
                 target = target.field(pointer);
             }
         }
-        match targets.iter().position(|t| {
-            t.url == target.url && t.field == target.field && t.each_address == target.each_address
-        }) {
+        let key = (target.locator.clone(), target.field.clone(), each_address);
+        match index.get(&key) {
             // One warning per target, however many times it repeats.
-            Some(i) if !warned.contains(&i) => {
+            Some(&i) if !warned.contains(&i) => {
                 warned.push(i);
                 warnings.push(format!(
                     "{} is listed more than once ({} and {at}); checked once",
-                    display_url(&target.url),
+                    display_url(&target.locator.to_string()),
                     first_at[i]
                 ));
             }
             Some(_) => {}
             None => {
-                targets.push(target);
+                index.insert(key, kept.len());
+                kept.push((target, each_address));
                 first_at.push(at);
             }
         }
     }
-    Targets { targets, warnings }
+    let mut read = Targets {
+        warnings,
+        ..Targets::default()
+    };
+    for (target, each_address) in kept {
+        if each_address {
+            read.each_address.push(target);
+        } else {
+            read.targets.push(target);
+        }
+    }
+    read
 }
 
 /// One line of a targets file: `None` for blank lines and comments.
 pub(crate) fn parse_line(line: &str) -> Result<Option<Target>, String> {
+    if line.len() > MAX_LINE {
+        return Err(format!(
+            "a line of {} bytes, longer than any target ({MAX_LINE} at most)",
+            line.len()
+        ));
+    }
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -134,16 +169,16 @@ pub(crate) fn parse_line(line: &str) -> Result<Option<Target>, String> {
         Some((url, rest)) => (url, rest.trim()),
         None => (line, ""),
     };
-    check_target(url)?;
+    let locator: Locator = url.parse().map_err(|e| format!("{e}"))?;
     let (name, field) = match rest.rsplit_once(char::is_whitespace) {
         Some((name, last)) if last.starts_with("field=") => (name.trim(), Some(last)),
         _ if rest.starts_with("field=") => ("", Some(rest)),
         _ => (rest, None),
     };
     let mut target = if name.is_empty() {
-        Target::new(url)
+        Target::new(locator)
     } else {
-        Target::named(url, name)
+        Target::named(locator, name)
     };
     if let Some(field) = field {
         let pointer = &field["field=".len()..];
@@ -162,36 +197,6 @@ fn check_pointer(pointer: &str) -> Result<(), String> {
             "{pointer:?} is not a JSON pointer (one starts with /, e.g. /data/revision)"
         ))
     }
-}
-
-/// A target: an `http(s)://` URL, a binary (`file:PATH`, or a path starting with `/` or
-/// `./`), a process (`pid:N`) or a pidfile (`pidfile:PATH`).
-fn check_target(target: &str) -> Result<(), String> {
-    let ok = is_http_url(target)
-        || target.starts_with('/')
-        || target.starts_with("./")
-        || target.strip_prefix("file:").is_some_and(|p| !p.is_empty())
-        || target
-            .strip_prefix("pidfile:")
-            .is_some_and(|p| !p.is_empty())
-        || target
-            .strip_prefix("pid:")
-            .is_some_and(|p| p.parse::<u32>().is_ok_and(|pid| pid > 0));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{:?} is not a target: an http:// or https:// URL, file:PATH (or a path starting with / or ./), pid:N or pidfile:PATH",
-            display_url(target)
-        ))
-    }
-}
-
-fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("http://")
-        .or_else(|| s.strip_prefix("https://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -228,6 +233,9 @@ mod tests {
         ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }
+        let long = format!("https://a/{}", "x".repeat(MAX_LINE));
+        let err = parse_line(&long).unwrap_err();
+        assert!(err.contains("longer than any target"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use shipstamp_check::{Checker, Options, Repo, Resolver, Status, Target};
+use shipstamp_check::{Checker, EachAddress, Locator, Options, Repo, Resolver, Status, Target};
 use shipstamp_tests::{Reply, StubServer, TempRepo};
 
 use crate::util::{cli, code, text};
@@ -277,15 +277,23 @@ fn the_set_is_resolved_again_every_round_and_failures_are_unreachable() {
         Options::default().resolver(resolver),
     );
     let reference = checker.resolve_ref("main").unwrap();
-    let targets = [
-        Target::named(format!("http://orders.test:{port}/version"), "orders").each_address(true),
-    ];
+    let source = EachAddress(vec![Target::named(
+        Locator::url(format!("http://orders.test:{port}/version")).unwrap(),
+        "orders",
+    )]);
     let names = |checker: &mut Checker| -> Vec<(String, Status, Option<String>)> {
+        let seen = checker.observe(&[&source]).pop().unwrap().unwrap();
         checker
-            .check(&targets, &reference)
+            .judge(&seen, &reference)
             .unwrap()
             .into_iter()
-            .map(|r| (r.name.unwrap_or_default(), r.status, r.reason))
+            .map(|r| {
+                (
+                    r.name.unwrap_or_default(),
+                    r.status,
+                    r.reason.map(|r| r.to_string()),
+                )
+            })
             .collect()
     };
     assert_eq!(

@@ -159,7 +159,8 @@ targets = ["{} billing-stg"]
     let orders_prod = &doc["cells"][0];
     assert_eq!(
         orders_prod["summary"],
-        json!({"targets": 2, "match": 1, "drift": 1, "undecided": 0, "exit_code": 1})
+        json!({"targets": 2, "match": 1, "drift": 1, "undecided": 0,
+               "statuses": [["behind", 1], ["match", 1]], "exit_code": 1})
     );
     assert_eq!(orders_prod["builds"][1]["subject"], "o1");
     let targets: Vec<(String, String, String)> = doc["targets"]
@@ -378,17 +379,24 @@ fn every_mistake_in_a_fleet_file_names_the_file_line_and_key() {
     ];
     for (content, exit, says) in cases {
         std::fs::write(r.dir.path().join("fleet.toml"), &content).unwrap();
-        for command in ["check", "dashboard"] {
-            let out = run(r.dir.path(), &[command, "--fleet", "fleet.toml"]);
+        // The dashboard once: a live one starts whatever a repository says (and shows it).
+        for command in [
+            &["check"][..],
+            &["dashboard", "--once", "--html", "page.html"],
+        ] {
+            let out = run(
+                r.dir.path(),
+                &[command, &["--fleet", "fleet.toml"]].concat(),
+            );
             assert_eq!(
                 code(&out),
                 i32::from(exit),
-                "{command} {content}: {}",
+                "{command:?} {content}: {}",
                 text(&out)
             );
             assert!(
                 text(&out).contains(says),
-                "{command} {content}:\n{}",
+                "{command:?} {content}:\n{}",
                 text(&out)
             );
             assert!(!text(&out).contains("panicked"));

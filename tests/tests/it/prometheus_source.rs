@@ -397,6 +397,14 @@ fn a_server_without_federate_is_not_asked_there_again() {
         ),
     ]);
     let source = shipstamp_check::Prometheus::new(&stub.url(""), "orders_build_info").unwrap();
+    let repo = TempRepo::new();
+    repo.commit_all("c1");
+    let checker = shipstamp_check::Checker::new(
+        shipstamp_check::Repo::open(repo.path()).unwrap(),
+        shipstamp_check::Options::default(),
+    );
+    let observe =
+        |source: &shipstamp_check::Prometheus| checker.observe(&[source]).pop().unwrap().unwrap();
     let federate_asks = || {
         stub.request_heads()
             .iter()
@@ -404,11 +412,11 @@ fn a_server_without_federate_is_not_asked_there_again() {
             .count()
     };
     // A dashboard's rounds: the first finds /federate missing, the later ones do not ask it.
-    let first = source.observe().unwrap();
+    let first = observe(&source);
     assert_eq!(first.len(), 1);
     let asked = federate_asks();
     assert!((1..=2).contains(&asked), "{asked}");
-    let again = source.clone().observe().unwrap();
+    let again = observe(&source.clone());
     assert_eq!(again.len(), 1);
     assert_eq!(federate_asks(), asked);
     assert_eq!(again[0].url, "10.0.0.1:8080");

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,9 +24,10 @@ use axum::routing::get;
 use shipstamp::Timestamp;
 use shipstamp_check::Repo;
 
-use crate::args::{CheckFlags, parse_positive_duration};
+use crate::args::CheckFlags;
+use crate::error::{CliError, UNDECIDED};
 use crate::rounds::Rounds;
-use crate::{EXIT_UNDECIDED, EXIT_USAGE};
+use crate::values::parse_positive_duration;
 use view::{FetchView, Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
@@ -66,7 +66,7 @@ pub(crate) struct DashboardArgs {
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = crate::args::parse_duration(s)?;
+    let d = crate::values::parse_duration(s)?;
     if d < MIN_INTERVAL {
         return Err("must be at least 100ms".into());
     }
@@ -82,21 +82,16 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} names no address"))
 }
 
-pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let plan = match args.flags.plan("dashboard") {
-        Ok(plan) => plan,
-        Err((code, why)) => {
-            eprintln!("shipstamp dashboard: {why}");
-            return Ok(code);
-        }
-    };
+pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliError> {
+    let plan = args.flags.plan("dashboard")?;
     let interval = args
         .interval
         .or(plan.fleet.defaults.interval)
         .unwrap_or(DEFAULT_INTERVAL);
     if !args.once && interval < MIN_INTERVAL {
-        eprintln!("shipstamp dashboard: the interval between rounds must be at least 100ms");
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(
+            "the interval between rounds must be at least 100ms",
+        ));
     }
     let fetch_every: Vec<(Option<String>, Duration)> = plan
         .fleet
@@ -105,56 +100,45 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
         .filter_map(|s| Some((s.name.clone(), s.fetch.or(args.fetch)?)))
         .collect();
     if let Some((_, every)) = fetch_every.iter().find(|(_, every)| *every < MIN_FETCH) {
-        eprintln!(
-            "shipstamp dashboard: fetching every {}ms is too often (at least 1s)",
+        return Err(CliError::usage(format!(
+            "fetching every {}ms is too often (at least 1s)",
             every.as_millis()
-        );
-        return Ok(EXIT_USAGE);
+        )));
     }
     let single = args.flags.fleet.is_none();
     let mut rounds = Rounds::new(plan.fleet, &plan.options);
-    if let Err(why) = rounds.resolve_all() {
-        eprintln!("shipstamp dashboard: {why}");
-        return Ok(EXIT_UNDECIDED);
+    // In a fleet, a part that cannot be checked yet (a missing clone, a ref not pushed yet) is
+    // shown on the page and tried again every round: the dashboard starts anyway.
+    if let Some(why) = rounds.resolve_all().filter(|_| single) {
+        return Err(CliError::undecided(why));
     }
     let mut history = History::default();
 
     if let Some(path) = args.html.as_ref().filter(|_| args.once) {
-        let (cells, errors) = rounds.run(false);
-        for e in &errors {
-            eprintln!("shipstamp dashboard: {e}");
+        let round = rounds.run(false);
+        for broken in &round.broken {
+            eprintln!("shipstamp dashboard: {broken}");
         }
-        if cells.is_empty() {
-            return Ok(EXIT_UNDECIDED);
-        }
-        let fleet = Fleet::new(
-            &cells,
-            single,
-            &mut history,
-            None,
-            Vec::new(),
-            errors.clone(),
-        );
+        let summary = round.summary();
+        let fleet = Fleet::new(&round, &summary, single, &mut history, None, Vec::new());
         std::fs::File::create(path)
-            .map_err(anyhow::Error::from)
+            .map_err(CliError::from)
             .and_then(|file| write_static_page(&fleet, file))
-            .with_context(|| format!("writing {}", path.display()))?;
+            .map_err(|e| e.context(format!("writing {}", path.display())))?;
         writeln!(out, "{}: {}", path.display(), fleet.one_line())?;
-        // A service git could not answer for is undecided, unless drift was found elsewhere.
-        return Ok(match fleet.exit_code() {
-            0 if !errors.is_empty() => EXIT_UNDECIDED,
-            code => code,
-        });
+        return Ok(summary.exit_code());
     }
 
     // Bound before anything else is started, so a taken port is a clear, immediate error.
     let listener = TcpListener::bind(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .map_err(|e| CliError::from(e).context(format!("cannot listen on {}", args.listen)))?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
+    let (listed, sources) = rounds.listed();
     let shared = Arc::new(Shared {
         latest: Mutex::new(Latest::Pending),
-        targets: rounds.target_count(),
+        listed,
+        sources,
     });
     let fetches = start_fetches(&rounds.repos(), &fetch_every)?;
     {
@@ -164,23 +148,20 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
             .spawn(move || {
                 loop {
                     let started = Instant::now();
-                    let (cells, errors) = rounds.run(true);
+                    let round = rounds.run(true);
+                    let summary = round.summary();
                     let fetch_views = fetches.iter().map(|f| f.view()).collect();
-                    let latest = if cells.is_empty() {
-                        Latest::Failed(errors.join("; "))
-                    } else {
-                        let fleet = Fleet::new(
-                            &cells,
-                            single,
-                            &mut history,
-                            Some(interval.as_secs_f64()),
-                            fetch_views,
-                            errors,
-                        );
-                        match Document::new(&fleet) {
-                            Ok(doc) => Latest::Ready(doc),
-                            Err(e) => Latest::Failed(e.to_string()),
-                        }
+                    let fleet = Fleet::new(
+                        &round,
+                        &summary,
+                        single,
+                        &mut history,
+                        Some(interval.as_secs_f64()),
+                        fetch_views,
+                    );
+                    let latest = match Document::new(&fleet) {
+                        Ok(doc) => Latest::Ready(doc),
+                        Err(e) => Latest::Failed(e.to_string()),
                     };
                     *shared.lock() = latest;
                     std::thread::sleep(interval.saturating_sub(started.elapsed()));
@@ -201,7 +182,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> anyhow::Result<
         axum::serve(listener, app).await
     })?;
     // Serving ends only with an error (or a signal, which ends the process).
-    Ok(EXIT_UNDECIDED)
+    Ok(UNDECIDED)
 }
 
 /// The background `git fetch` of one repository, and how its last run went.
@@ -272,17 +253,21 @@ struct Document {
 }
 
 impl Document {
-    fn new(fleet: &Fleet) -> anyhow::Result<Document> {
+    fn new(fleet: &Fleet) -> Result<Document, CliError> {
         let json = serde_json::to_vec(fleet)?;
         let mut gz = flate2::write::GzEncoder::new(
             Vec::with_capacity(json.len() / 8),
             flate2::Compression::fast(),
         );
         gz.write_all(&json)?;
+        // A hex hash and an RFC 3339 time are always valid header values.
+        let header = |text: String| {
+            HeaderValue::try_from(text).map_err(|e| CliError::undecided(e.to_string()))
+        };
         Ok(Document {
-            etag: HeaderValue::try_from(format!("\"{:016x}\"", fleet.content_hash()))?,
+            etag: header(format!("\"{:016x}\"", fleet.content_hash()))?,
             round: HeaderValue::from(fleet.round()),
-            generated_at: HeaderValue::try_from(fleet.generated_at().to_string())?,
+            generated_at: header(fleet.generated_at().to_string())?,
             gzip: Bytes::from(gz.finish()?),
             json: Bytes::from(json),
         })
@@ -301,7 +286,9 @@ enum Latest {
 
 struct Shared {
     latest: Mutex<Latest>,
-    targets: usize,
+    /// Targets listed, and sources that may find more (for the first round's message).
+    listed: usize,
+    sources: usize,
 }
 
 impl Shared {
@@ -336,8 +323,8 @@ async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Re
     let error = match &*shared.lock() {
         Latest::Ready(doc) => return serve(doc, &request),
         Latest::Pending => format!(
-            "the first round of checks ({} targets) is still running",
-            shared.targets
+            "the first round of checks ({} targets listed, from {} sources) is still running",
+            shared.listed, shared.sources
         ),
         Latest::Failed(why) => format!("the checks failed: {why}"),
     };
@@ -388,10 +375,10 @@ fn serve(doc: &Document, request: &HeaderMap) -> Response {
 
 /// The page with the document inside: opens from a file, with no server and no network.
 /// Written as it is made: at 100,000 hosts the document is tens of megabytes.
-fn write_static_page(fleet: &Fleet, out: impl Write) -> anyhow::Result<()> {
+fn write_static_page(fleet: &Fleet, out: impl Write) -> Result<(), CliError> {
     let (before, after) = PAGE
         .split_once(DATA_SLOT)
-        .context("the page template has no data slot")?;
+        .ok_or_else(|| CliError::undecided("the page template has no data slot"))?;
     let mut out = std::io::BufWriter::new(out);
     out.write_all(before.as_bytes())?;
     out.write_all(br#"<script id="fleet-data" type="application/json">"#)?;

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use shipstamp::Timestamp;
-use shipstamp_check::{Status, TargetReport};
+use shipstamp_check::Status;
 
-use crate::output::{CellDoc, SummaryDoc, TargetDoc};
+use crate::output::{CellDoc, ErrorDoc, SummaryDoc, TargetDoc};
 use crate::present::{display_name, label, notes, rank, short};
-use crate::rounds::Cell;
+use crate::rounds::Round;
+use crate::summary::RoundSummary;
 
 pub(crate) const SCHEMA: &str = "shipstamp-dashboard/v1";
 
@@ -38,6 +39,9 @@ pub(crate) struct Fleet {
     fetches: Vec<FetchView>,
     /// Problems with the round itself (a ref that could not be resolved, git failing, …).
     errors: Vec<String>,
+    /// The parts of the fleet that could not be checked this round, each where it belongs:
+    /// a service (its repository) or one of its environments (its ref, a source).
+    broken: Vec<ErrorDoc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,17 +122,17 @@ impl Fleet {
     /// Builds the document for one round. `single` is the command line's one repository and
     /// ref (its ref is the document's).
     pub(crate) fn new(
-        cells: &[Cell],
+        round: &Round,
+        summary: &RoundSummary,
         single: bool,
         history: &mut History,
         interval_seconds: Option<f64>,
         fetches: Vec<FetchView>,
-        errors: Vec<String>,
     ) -> Fleet {
         let now = Timestamp::now();
         history.round += 1;
-        let all: Vec<&TargetReport> = cells.iter().flat_map(|c| c.reports.iter()).collect();
-        let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(all.len());
+        let cells = &round.cells;
+        let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(summary.total.targets);
         for cell in cells {
             for report in cell.reports.iter() {
                 let key = (
@@ -168,7 +172,7 @@ impl Fleet {
         // Stable: within a rank, the order of the cells and their targets.
         views.sort_by_key(|(rank, _)| *rank);
         let views: Vec<TargetView> = views.into_iter().map(|(_, v)| v).collect();
-        let reference = match cells {
+        let reference = match &cells[..] {
             [cell] if single => Some(RefView {
                 name: cell.ref_name.clone(),
                 commit: cell.reference.id.clone(),
@@ -184,18 +188,18 @@ impl Fleet {
             round: history.round,
             interval_seconds,
             reference,
-            summary: SummaryDoc::new(&all),
-            cells: cells.iter().map(CellDoc::new).collect(),
+            summary: SummaryDoc::new(&summary.total, summary.exit_code()),
+            cells: cells
+                .iter()
+                .zip(&summary.cells)
+                .map(|(c, s)| CellDoc::new(c, s))
+                .collect(),
             groups: groups(&views),
             targets: views,
             fetches,
-            errors,
+            errors: round.broken.iter().map(ToString::to_string).collect(),
+            broken: round.broken.iter().map(ErrorDoc::new).collect(),
         }
-    }
-
-    /// What `shipstamp check` would exit with for this round.
-    pub(crate) fn exit_code(&self) -> u8 {
-        self.summary.exit_code
     }
 
     pub(crate) fn round(&self) -> u64 {
@@ -233,6 +237,7 @@ impl Fleet {
             &self.groups,
             &self.fetches,
             &self.errors,
+            &self.broken,
             self.interval_seconds,
         );
         // Serializing into a hasher cannot fail.
@@ -363,6 +368,13 @@ mod tests {
                 matching: 2,
                 drift: 3,
                 undecided: 1,
+                statuses: vec![
+                    ("diverged", 1),
+                    ("dirty", 1),
+                    ("behind", 1),
+                    ("unreachable", 1),
+                    ("match", 2),
+                ],
                 exit_code: 1,
             },
             cells: vec![cell()],
@@ -397,7 +409,16 @@ mod tests {
                 error: Some("git fetch timed out after 60s".into()),
                 every_seconds: 60.0,
             }],
-            errors: vec![],
+            errors: vec![
+                "billing: fleet.toml:12: service.billing.repo: ../billing is not a directory"
+                    .into(),
+            ],
+            broken: vec![ErrorDoc {
+                service: Some("billing".into()),
+                environment: None,
+                message: "fleet.toml:12: service.billing.repo: ../billing is not a directory"
+                    .into(),
+            }],
         };
         assert_golden("dashboard.json", &fleet);
     }

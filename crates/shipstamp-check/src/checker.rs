@@ -1,0 +1,331 @@
+//! Holding what instances run against a ref, round after round: sources observed side by side,
+//! then judged with git's answers, which are kept across rounds.
+
+use std::collections::HashMap;
+
+use crate::probe::Http;
+use crate::repo::{Commit, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::report::{Observation, Options, TargetReport};
+use crate::source::{Context, Source, SourceError, Targets};
+use crate::target::Target;
+use crate::threads::{Limiter, join, map_in_parallel, map_on_threads};
+use crate::verdict::{self, Standing};
+
+/// Checks every target against `reference` once: [`Checker::check`] with a checker made for
+/// this call. Results come back in the order of `targets`.
+pub fn check(
+    targets: &[Target],
+    repo: &Repo,
+    reference: &Commit,
+    options: &Options,
+) -> Result<Vec<TargetReport>, RepoError> {
+    Checker::new(repo.clone(), options.clone()).check(targets, reference)
+}
+
+/// Checks targets against a ref, round after round: one HTTP agent, and git's answers kept
+/// across rounds.
+///
+/// What git says about a commit does not change, so each served commit is looked up once and
+/// each (served commit, ref commit) pair is counted once. In steady state, when nothing served
+/// changes and the ref does not move, a round (resolving the ref, then checking) starts one
+/// `git` process, whatever the number of targets and commits. A served commit the repository
+/// lacks is asked about again once the repository changes (a fetch, a commit, a new pack).
+///
+/// ```no_run
+/// use shipstamp_check::{Checker, Options, Repo, Status, Target};
+///
+/// let mut checker = Checker::new(Repo::open(".")?, Options::default());
+/// let targets = ["https://orders-1.internal/version".parse::<Target>()?];
+/// loop {
+///     let reference = checker.resolve_ref("origin/main")?;
+///     let reports = checker.check(&targets, &reference)?;
+///     let matching = reports.iter().filter(|r| r.status == Status::Match).count();
+///     println!("{matching} of {} match", reports.len());
+///     std::thread::sleep(std::time::Duration::from_secs(5));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Checker {
+    repo: Repo,
+    options: Options,
+    http: Http,
+    /// Served ids (as served) the repository has, with their full commit.
+    found: HashMap<String, String>,
+    /// Time and subject of full commit ids.
+    commits: HashMap<String, Commit>,
+    /// (served commit, ref commit) → relation, in a full clone.
+    relations: HashMap<(String, String), Relation>,
+    /// What holds only until the repository changes.
+    volatile: Volatile,
+}
+
+/// Answers that hold only as long as the repository does not change: lookups that found
+/// nothing (a fetch may bring the commit), and, in a shallow clone, its boundary and the
+/// relations counted within it (a deeper fetch changes them).
+#[derive(Debug, Default)]
+struct Volatile {
+    state: Option<RepoState>,
+    not_found: HashMap<String, Lookup>,
+    boundary: Vec<String>,
+    shallow_relations: HashMap<(String, String), Relation>,
+}
+
+impl Checker {
+    /// A checker for targets built from `repo`.
+    pub fn new(repo: Repo, options: Options) -> Checker {
+        Checker {
+            #[cfg(feature = "http")]
+            http: crate::fetch::Fetcher::new(options.timeout, options.resolver.clone()),
+            #[cfg(not(feature = "http"))]
+            http: Http,
+            repo,
+            options,
+            found: HashMap::new(),
+            commits: HashMap::new(),
+            relations: HashMap::new(),
+            volatile: Volatile::default(),
+        }
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Resolves `name` to a commit, as [`Repo::resolve_ref`] does; the commit's time and
+    /// subject are asked once per commit, so this starts one `git` process when the ref has
+    /// not moved.
+    pub fn resolve_ref(&mut self, name: &str) -> Result<Commit, RepoError> {
+        let id = self.repo.resolve_ref_id(name)?;
+        self.learn_facts(std::slice::from_ref(&id))?;
+        Ok(self.commit(&id))
+    }
+
+    /// Checks every target against `reference`, [`Options::concurrency`] at a time. Results
+    /// come back in the order of `targets`.
+    ///
+    /// A target that does not answer, or answers something that is not a version document, is
+    /// a report with that status. The error is for the repository: git failed (it is missing,
+    /// the repository is damaged or gone), and no target can be judged.
+    pub fn check(
+        &mut self,
+        targets: &[Target],
+        reference: &Commit,
+    ) -> Result<Vec<TargetReport>, RepoError> {
+        let limiter = Limiter::new(self.options.concurrency);
+        let context = Context::new(&self.options, &limiter, &self.http);
+        let observations = context.observe_targets(targets);
+        self.judge(&observations, reference)
+    }
+
+    /// Observes every source, side by side, within one limit of [`Options::concurrency`]
+    /// requests for all of them: the observations of each, or why it could say nothing, in the
+    /// order of `sources`. (A source that fails does not stop the others.)
+    pub fn observe(&self, sources: &[&dyn Source]) -> Vec<Result<Vec<Observation>, SourceError>> {
+        let limiter = Limiter::new(self.options.concurrency);
+        let context = Context::new(&self.options, &limiter, &self.http);
+        match sources {
+            [] => Vec::new(),
+            [one] => vec![one.observe(&context)],
+            many => std::thread::scope(|scope| {
+                let handles: Vec<_> = many
+                    .iter()
+                    .map(|source| {
+                        let context = &context;
+                        scope.spawn(move || source.observe(context))
+                    })
+                    .collect();
+                handles.into_iter().map(join).collect()
+            }),
+        }
+    }
+
+    /// [`Checker::observe`] of a list of targets, as a [`Source`].
+    pub fn observe_targets(&self, targets: &[Target]) -> Vec<Observation> {
+        let source = Targets(targets.to_vec());
+        match self.observe(&[&source]).pop() {
+            Some(Ok(observations)) => observations,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Holds what instances were observed to run against `reference`: one report per
+    /// observation, in order. Git is asked once per distinct commit served, and only what it
+    /// has not answered before.
+    pub fn judge(
+        &mut self,
+        observations: &[Observation],
+        reference: &Commit,
+    ) -> Result<Vec<TargetReport>, RepoError> {
+        let mut ids: Vec<&str> = observations
+            .iter()
+            .filter_map(|o| o.outcome.as_ref().ok().map(|s| s.commit.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let standings = self.standings(&ids, &reference.id)?;
+        let allow_dirty = self.options.allow_dirty;
+        Ok(map_in_parallel(observations, |o| {
+            let standing = o
+                .outcome
+                .as_ref()
+                .ok()
+                .and_then(|s| standings.get(s.commit.as_str()));
+            verdict::judge(o, standing, reference, allow_dirty)
+        }))
+    }
+
+    /// Where each served id stands against `reference`, asking git only what it has not
+    /// answered before.
+    fn standings<'a>(
+        &mut self,
+        ids: &[&'a str],
+        reference: &str,
+    ) -> Result<HashMap<&'a str, Standing>, RepoError> {
+        let state = self.repo.state();
+        if self.volatile.state != Some(state) {
+            self.volatile = Volatile {
+                state: Some(state),
+                boundary: self.repo.shallow_boundary(),
+                ..Volatile::default()
+            };
+        }
+        let new: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                !self.found.contains_key(*id) && !self.volatile.not_found.contains_key(*id)
+            })
+            .collect();
+        if !new.is_empty() {
+            for (id, lookup) in new.iter().zip(self.repo.lookup(&new)?) {
+                match lookup {
+                    Lookup::Found(full) => {
+                        self.found.insert((*id).to_owned(), full);
+                    }
+                    other => {
+                        self.volatile.not_found.insert((*id).to_owned(), other);
+                    }
+                }
+            }
+        }
+        let mut full: Vec<String> = ids
+            .iter()
+            .filter_map(|id| self.found.get(*id).cloned())
+            .collect();
+        full.sort_unstable();
+        full.dedup();
+        self.learn_facts(&full)?;
+        self.learn_relations(&full, reference)?;
+        let mut standings = HashMap::with_capacity(ids.len());
+        let shallow = !self.volatile.boundary.is_empty();
+        for id in ids {
+            let standing = match self.found.get(*id).cloned() {
+                Some(full) => Standing::Found {
+                    relation: self.relation(&full, reference)?,
+                    commit: self.commit(&full),
+                },
+                None => Standing::NotFound {
+                    lookup: self
+                        .volatile
+                        .not_found
+                        .get(*id)
+                        .cloned()
+                        .unwrap_or(Lookup::Missing),
+                    shallow,
+                },
+            };
+            standings.insert(*id, standing);
+        }
+        Ok(standings)
+    }
+
+    /// Makes sure how each of `served` relates to `reference` is known, asking git for several
+    /// at once: a fleet in the middle of rollouts runs tens of builds, one git process each.
+    fn learn_relations(&mut self, served: &[String], reference: &str) -> Result<(), RepoError> {
+        const GIT_AT_ONCE: usize = 4;
+        let missing: Vec<&String> = served
+            .iter()
+            .filter(|id| {
+                !self
+                    .known_relations()
+                    .contains_key(&((*id).clone(), reference.to_owned()))
+            })
+            .collect();
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let (repo, boundary) = (&self.repo, &self.volatile.boundary);
+        let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |id| {
+            relation_by_git(repo, boundary, id, reference)
+        });
+        for (id, relation) in missing.into_iter().zip(found) {
+            self.known_relations()
+                .insert((id.clone(), reference.to_owned()), relation?);
+        }
+        Ok(())
+    }
+
+    /// How `served` relates to `reference`, from the cache or git.
+    fn relation(&mut self, served: &str, reference: &str) -> Result<Relation, RepoError> {
+        let key = (served.to_owned(), reference.to_owned());
+        if let Some(relation) = self.known_relations().get(&key) {
+            return Ok(relation.clone());
+        }
+        let relation = relation_by_git(&self.repo, &self.volatile.boundary, served, reference)?;
+        self.known_relations().insert(key, relation.clone());
+        Ok(relation)
+    }
+
+    /// The relations already counted: for good in a full clone; in a shallow one, until the
+    /// repository changes (a deeper fetch moves the boundary they were counted within).
+    fn known_relations(&mut self) -> &mut HashMap<(String, String), Relation> {
+        if self.volatile.boundary.is_empty() {
+            &mut self.relations
+        } else {
+            &mut self.volatile.shallow_relations
+        }
+    }
+
+    /// Makes sure the time and subject of each full commit id are known.
+    fn learn_facts(&mut self, ids: &[String]) -> Result<(), RepoError> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.commits.contains_key(*id))
+            .cloned()
+            .collect();
+        for commit in self.repo.commit_facts(&missing)? {
+            self.commits.insert(commit.id.clone(), commit);
+        }
+        Ok(())
+    }
+
+    /// The commit `id` with whatever facts are known.
+    fn commit(&self, id: &str) -> Commit {
+        self.commits.get(id).cloned().unwrap_or_else(|| Commit {
+            id: id.to_owned(),
+            time: None,
+            subject: None,
+        })
+    }
+}
+
+/// How `served` relates to `reference`, as git counts it: within `boundary` in a shallow clone.
+fn relation_by_git(
+    repo: &Repo,
+    boundary: &[String],
+    served: &str,
+    reference: &str,
+) -> Result<Relation, RepoError> {
+    if boundary.is_empty() {
+        repo.relation(served, reference)
+    } else {
+        repo.relation_in_shallow(served, reference, boundary)
+    }
+}

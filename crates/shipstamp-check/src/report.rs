@@ -1,0 +1,301 @@
+//! The model: what was observed of an instance ([`Observation`]), how it was judged
+//! ([`TargetReport`], [`Status`]), and how to check ([`Options`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use shipstamp::Timestamp;
+
+use crate::process::ProcessFacts;
+use crate::reason::Reason;
+use crate::served::{Served, ServedShape};
+
+/// A target's status against the ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// It serves the ref's commit.
+    Match,
+    /// It serves an ancestor of the ref.
+    Behind,
+    /// It serves a descendant of the ref.
+    Ahead,
+    /// It serves a commit on another line of history.
+    Diverged,
+    /// It serves a commit the local repository does not have.
+    UnknownCommit,
+    /// It was built from uncommitted changes.
+    Dirty,
+    /// It did not answer.
+    Unreachable,
+    /// It answered with something that is not a version document.
+    InvalidResponse,
+    /// A process without a stamp that started before the ref's commit was made: it cannot be
+    /// running that commit (short of loading code lazily or reloading it).
+    Stale,
+    /// A process without a stamp that started after the ref's commit was made: that proves
+    /// nothing about what it runs.
+    Unstamped,
+}
+
+impl Status {
+    /// The status as written in output: `match`, `behind`, `unknown-commit`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Match => "match",
+            Status::Behind => "behind",
+            Status::Ahead => "ahead",
+            Status::Diverged => "diverged",
+            Status::UnknownCommit => "unknown-commit",
+            Status::Dirty => "dirty",
+            Status::Unreachable => "unreachable",
+            Status::InvalidResponse => "invalid-response",
+            Status::Stale => "stale",
+            Status::Unstamped => "unstamped",
+        }
+    }
+
+    /// Drift: the target runs something other than the ref.
+    pub fn is_drift(self) -> bool {
+        matches!(
+            self,
+            Status::Behind | Status::Ahead | Status::Diverged | Status::Dirty | Status::Stale
+        )
+    }
+
+    /// Whether waiting can still turn this into a match: a target ahead of or diverged from
+    /// the ref will not move back by itself.
+    pub fn can_converge(self) -> bool {
+        !matches!(self, Status::Ahead | Status::Diverged)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why nothing can be said about what an instance runs, or only what its start time says: the
+/// status (`unreachable`, `invalid-response`, or `unstamped` for a process without a stamp,
+/// which is then judged by when it started) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The status the instance gets.
+    pub status: Status,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl Failure {
+    /// A failure with this status and reason.
+    pub fn new(status: Status, reason: impl Into<Reason>) -> Failure {
+        Failure {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What one instance was observed to run, however it was learned: a version endpoint, a
+/// binary, a process, or a system that knows (Prometheus' series). [`Checker::judge`] holds
+/// observations against a ref.
+///
+/// [`Checker::judge`]: crate::Checker::judge
+///
+/// ```
+/// use shipstamp_check::{Observation, Served, ServedShape};
+///
+/// let mut served = Served::new(ServedShape::Shipstamp, "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5")?;
+/// served.dirty = Some(false);
+/// let seen = Observation::served("orders-7.internal:8080", Some("orders-7".into()), served);
+/// # Ok::<(), shipstamp_check::ParseError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Observation {
+    /// Where the instance is: its URL, `pid:N`, a path, or what the source calls it
+    /// (`10.0.0.1:8080`).
+    pub url: String,
+    /// A name to show.
+    pub name: Option<String>,
+    /// What it runs, or why that cannot be said.
+    pub outcome: Result<Served, Failure>,
+    /// What Linux tells about it, when it is a process.
+    pub process: Option<ProcessFacts>,
+}
+
+impl Observation {
+    /// An instance that served `served`.
+    pub fn served(url: impl Into<String>, name: Option<String>, served: Served) -> Observation {
+        Observation {
+            url: url.into(),
+            name,
+            outcome: Ok(served),
+            process: None,
+        }
+    }
+
+    /// An instance about which nothing can be said but `status` and `reason`.
+    pub fn failed(
+        url: impl Into<String>,
+        name: Option<String>,
+        status: Status,
+        reason: impl Into<Reason>,
+    ) -> Observation {
+        Observation {
+            url: url.into(),
+            name,
+            outcome: Err(Failure::new(status, reason)),
+            process: None,
+        }
+    }
+}
+
+/// How to check.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Treat a dirty build by its commit instead of as `dirty` drift.
+    pub allow_dirty: bool,
+    /// Time limit for each target's whole exchange (default 5 s: a hung host must not stall a
+    /// round or a deploy gate for long). Sources that ask a system for many instances at once
+    /// use it for each request unless they were given their own.
+    pub timeout: Duration,
+    /// Targets checked at once (default 32), across all the sources of one round.
+    pub concurrency: usize,
+    /// How hosts are resolved: the system's resolver unless set.
+    #[cfg(feature = "http")]
+    pub resolver: Option<crate::Resolver>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            allow_dirty: false,
+            timeout: Duration::from_secs(5),
+            concurrency: 32,
+            #[cfg(feature = "http")]
+            resolver: None,
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::allow_dirty`].
+    pub fn allow_dirty(mut self, allow: bool) -> Self {
+        self.allow_dirty = allow;
+        self
+    }
+
+    /// Sets [`Options::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::concurrency`] (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sets [`Options::resolver`].
+    #[cfg(feature = "http")]
+    pub fn resolver(mut self, resolver: crate::Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+}
+
+/// One target's result.
+///
+/// Made by [`Checker::check`](crate::Checker::check) and [`Checker::judge`](crate::Checker::judge);
+/// [`TargetReport::new`] makes one by hand, for a test of code that reads reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TargetReport {
+    /// Where the instance is, as shown: its URL, `pid:N`, a path, or a source's name for it.
+    pub url: String,
+    /// Its display name, if any.
+    pub name: Option<String>,
+    /// The status.
+    pub status: Status,
+    /// Why, for every status but `match` and the plain counts of `behind`, `ahead` and
+    /// `diverged`.
+    pub reason: Option<Reason>,
+    /// The full commit served (resolved in the repository when it was abbreviated).
+    pub commit: Option<String>,
+    /// The served commit's subject line, from the local repository.
+    pub commit_subject: Option<String>,
+    /// The served commit's committer time, from the local repository.
+    pub commit_time: Option<Timestamp>,
+    /// The shape of the body.
+    pub shape: Option<ServedShape>,
+    /// Package name, when served.
+    pub package: Option<String>,
+    /// Package version, when served.
+    pub version: Option<String>,
+    /// Whether the served build was dirty, when served.
+    pub dirty: Option<bool>,
+    /// Commits the target is behind the ref.
+    pub behind: Option<u64>,
+    /// Commits the target is ahead of the ref.
+    pub ahead: Option<u64>,
+    /// The merge base, when diverged.
+    pub merge_base: Option<String>,
+    /// When the served build was made, when served.
+    pub built_at: Option<Timestamp>,
+    /// When the serving process started, when served.
+    pub started_at: Option<Timestamp>,
+    /// Whether the serving process started before the ref's commit was made: the classic
+    /// "deployed but never restarted" signal.
+    pub started_before_ref: bool,
+    /// Whether the serving process's executable was replaced on disk (a restart is pending).
+    pub exe_replaced: Option<bool>,
+    /// What Linux tells about the process, for a `pid:` or `pidfile:` target.
+    pub process: Option<ProcessFacts>,
+}
+
+impl TargetReport {
+    /// A report with this status and nothing else known.
+    ///
+    /// ```
+    /// use shipstamp_check::{Status, TargetReport};
+    ///
+    /// let mut report = TargetReport::new("http://orders-1.internal/version", Status::Behind);
+    /// report.behind = Some(3);
+    /// assert!(report.status.is_drift());
+    /// ```
+    pub fn new(url: impl Into<String>, status: Status) -> TargetReport {
+        TargetReport {
+            url: url.into(),
+            name: None,
+            status,
+            reason: None,
+            commit: None,
+            commit_subject: None,
+            commit_time: None,
+            shape: None,
+            package: None,
+            version: None,
+            dirty: None,
+            behind: None,
+            ahead: None,
+            merge_base: None,
+            built_at: None,
+            started_at: None,
+            started_before_ref: false,
+            exe_replaced: None,
+            process: None,
+        }
+    }
+
+    pub(crate) fn named(url: &str, name: Option<&str>, status: Status) -> TargetReport {
+        TargetReport {
+            name: name.map(str::to_owned),
+            ..TargetReport::new(url, status)
+        }
+    }
+}

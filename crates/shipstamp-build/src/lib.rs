@@ -164,7 +164,7 @@ impl Config {
         let manifest_dir = env
             .cargo("CARGO_MANIFEST_DIR")
             .map(PathBuf::from)
-            .ok_or(Error(ErrorKind::NotInBuildScript))?;
+            .ok_or(Error(Repr::NotInBuildScript))?;
         let mut rejected = Vec::new();
         let mut watch = Vec::new();
         let mut repo_problem = None;
@@ -227,12 +227,12 @@ impl Config {
 
         let warning = warning(&facts.git, repo_problem.as_ref(), &rejected);
         if self.strict && facts.git.commit.is_none() {
-            return Err(Error(ErrorKind::NoCommit(
+            return Err(Error(Repr::NoCommit(
                 warning.unwrap_or_else(|| "no commit known".into()),
             )));
         }
         write_directives(&mut out, &facts, env, &watch, warning.as_deref())
-            .map_err(|e| Error(ErrorKind::Io(e)))?;
+            .map_err(|e| Error(Repr::Io(e)))?;
         Ok(facts)
     }
 }
@@ -313,23 +313,46 @@ fn rustc_version(rustc: &str) -> Option<String> {
 /// Why stamping failed. Only strict mode, running outside a build script, or a failed write
 /// produce one.
 #[derive(Debug)]
-pub struct Error(ErrorKind);
+pub struct Error(Repr);
 
 #[derive(Debug)]
-enum ErrorKind {
+enum Repr {
     NotInBuildScript,
     NoCommit(String),
     Io(io::Error),
 }
 
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Called outside a build script (cargo's variables are missing).
+    NotInBuildScript,
+    /// Strict mode, and no commit is known.
+    NoCommit,
+    /// Writing cargo's directives failed.
+    Io,
+}
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self.0 {
+            Repr::NotInBuildScript => ErrorKind::NotInBuildScript,
+            Repr::NoCommit(_) => ErrorKind::NoCommit,
+            Repr::Io(_) => ErrorKind::Io,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            ErrorKind::NotInBuildScript => {
+            Repr::NotInBuildScript => {
                 f.write_str("shipstamp: CARGO_MANIFEST_DIR is not set; call shipstamp_build from a build script")
             }
-            ErrorKind::NoCommit(why) => write!(f, "shipstamp (strict mode): {why}"),
-            ErrorKind::Io(e) => write!(f, "shipstamp: could not write cargo directives: {e}"),
+            Repr::NoCommit(why) => write!(f, "shipstamp (strict mode): {why}"),
+            Repr::Io(e) => write!(f, "shipstamp: could not write cargo directives: {e}"),
         }
     }
 }
@@ -337,7 +360,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0 {
-            ErrorKind::Io(e) => Some(e),
+            Repr::Io(e) => Some(e),
             _ => None,
         }
     }

@@ -233,7 +233,9 @@ fn no_repository_falls_back_to_ci_variable_then_warns() {
     assert!(out.contains("\"commit\":null"));
 
     let (err, out) = repo.run(&Config::new().strict(true), &[]);
-    let err = err.unwrap_err().to_string();
+    let err = err.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::NoCommit);
+    let err = err.to_string();
     assert!(
         err.contains("strict mode") && err.contains("no git repository"),
         "{err}"

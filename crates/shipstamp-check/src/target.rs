@@ -46,12 +46,6 @@ impl Locator {
             Err(TargetError::new(TargetErrorKind::NotAUrl, &url))
         }
     }
-
-    /// Whether what it runs is learned on this machine (a file, a process) rather than over
-    /// the network.
-    pub fn is_local(&self) -> bool {
-        !matches!(self, Locator::Url(_))
-    }
 }
 
 impl FromStr for Locator {

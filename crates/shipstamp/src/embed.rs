@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use crate::Stamp;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, Repr};
 
 /// The section's name in ELF files (Linux, the BSDs, illumos).
 pub const SECTION_ELF: &str = ".shipstamp";
@@ -37,7 +37,7 @@ pub fn stamps_in_section(section: &[u8]) -> Result<Vec<Stamp>, Error> {
             at += 1;
             continue;
         }
-        let bad = |why: String| Error::new(ErrorKind::Section(format!("at byte {at}: {why}")));
+        let bad = |why: String| Error::new(Repr::Section(format!("at byte {at}: {why}")));
         let header = section
             .get(at..at + HEADER_LEN)
             .ok_or_else(|| bad("truncated record header".into()))?;

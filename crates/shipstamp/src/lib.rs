@@ -91,7 +91,7 @@ mod vergen;
 pub use conventions::OTEL_SCHEMA_URL;
 pub use embed::{SECTION_ELF, SECTION_MACH_O, SECTION_PE, stamps_in_section};
 pub use endpoint::{Shape, VersionEndpoint};
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use report::StartupLine;
 pub use stamp::{Build, Git, GitSource, Package, Process, SCHEMA, Stamp};
 pub use time::{ParseTimestampError, Timestamp};

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use shipstamp_format::{BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, START_TIME_SUFFIX};
 
 use crate::Stamp;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, Repr};
 
 /// The startup line of a stamp, from [`Stamp::startup_line`]:
 /// `shipstamp: orders-api 1.4.2 commit=3f9c2e1 dirty=false branch=main built=… started=… rustc=1.95.0 profile=release`.
@@ -67,8 +67,7 @@ impl Stamp {
         if cfg!(any(feature = "tracing", feature = "log")) {
             return self.log_through_framework();
         }
-        writeln!(std::io::stderr(), "{}", self.startup_line())
-            .map_err(|e| Error::new(ErrorKind::Io(e)))
+        writeln!(std::io::stderr(), "{}", self.startup_line()).map_err(|e| Error::new(Repr::Io(e)))
     }
 
     fn log_through_framework(&self) -> Result<(), Error> {
@@ -96,7 +95,7 @@ impl Stamp {
                 return Ok(());
             }
         }
-        Err(Error::new(ErrorKind::NoLogger))
+        Err(Error::new(Repr::NoLogger))
     }
 
     /// Prometheus text exposition of `<package>_build_info{…} 1` (the package name with every

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, Repr};
 use shipstamp_format::Document;
 
 use crate::{Timestamp, process};
@@ -153,7 +153,7 @@ impl Stamp {
 
     /// [`Stamp::from_json`] from bytes.
     pub fn from_slice(json: &[u8]) -> Result<Stamp, Error> {
-        serde_json::from_slice(json).map_err(|e| Error::new(ErrorKind::Json(e)))
+        serde_json::from_slice(json).map_err(|e| Error::new(Repr::Json(e)))
     }
 
     /// The stamp of the running process, from its embedded record.

@@ -65,7 +65,9 @@ fn rejects_what_is_not_a_v1_stamp() {
             "invalid type",
         ),
     ] {
-        let err = Stamp::from_json(doc).unwrap_err().to_string();
+        let err = Stamp::from_json(doc).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Document, "{doc}");
+        let err = err.to_string();
         assert!(err.contains(why), "{doc}: {err}");
     }
 }

@@ -96,18 +96,13 @@ impl Prometheus {
     /// a selector of build-info series. The URL may not carry credentials: give them with
     /// [`Prometheus::bearer_token`] or [`Prometheus::basic_auth`].
     pub fn new(url: &str, selector: &str) -> Result<Prometheus, SourceError> {
-        let rest = url
-            .strip_prefix("http://")
-            .or_else(|| url.strip_prefix("https://"))
-            .filter(|r| !r.is_empty());
-        let Some(rest) = rest else {
+        if crate::Locator::url(url).is_err() {
             return Err(SourceError::new(
                 SourceErrorKind::BadConfig,
                 "the Prometheus URL must start with http:// or https://",
             ));
-        };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.contains('@') {
+        }
+        if shipstamp_format::UrlParts::split(url.as_bytes()).had_userinfo {
             return Err(SourceError::new(
                 SourceErrorKind::BadConfig,
                 "the Prometheus URL carries credentials: give them through the environment, never in the URL",

@@ -1,0 +1,447 @@
+use std::path::PathBuf;
+
+use shipstamp::Timestamp;
+
+use super::*;
+use crate::served::ServedShape;
+
+const SERVED: &str = "8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f";
+const REF: &str = "3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5";
+const BASE: &str = "1111111aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5";
+/// The ref's commit was made at 1000; processes start at 900 (before) or 1100 (after).
+const REF_TIME: i64 = 1000;
+
+fn reference() -> Commit {
+    Commit {
+        id: REF.into(),
+        time: Some(Timestamp::from_unix_seconds(REF_TIME)),
+        subject: Some("Fix double emit".into()),
+    }
+}
+
+fn served(dirty: Option<bool>, started: Option<i64>, replaced: Option<bool>) -> Observation {
+    let mut served = Served::new(ServedShape::Shipstamp, SERVED).unwrap();
+    served.dirty = dirty;
+    served.started_at = started.map(Timestamp::from_unix_seconds);
+    served.exe_replaced = replaced;
+    Observation::served("http://a/version", None, served)
+}
+
+fn found(relation: Relation) -> Standing {
+    Standing::Found {
+        commit: Commit {
+            id: SERVED.into(),
+            time: Some(Timestamp::from_unix_seconds(500)),
+            subject: Some("Add orders".into()),
+        },
+        relation,
+    }
+}
+
+fn not_found(lookup: Lookup, shallow: bool) -> Standing {
+    Standing::NotFound { lookup, shallow }
+}
+
+fn process(started: Option<i64>, replaced: bool) -> ProcessFacts {
+    ProcessFacts {
+        pid: 4242,
+        exe: PathBuf::from("/usr/bin/python3"),
+        started_at: started.map(Timestamp::from_unix_seconds),
+        exe_replaced: replaced,
+        replaced_libraries: Vec::new(),
+        source_changes: None,
+    }
+}
+
+fn without_stamp(started: Option<i64>, replaced: bool) -> Observation {
+    let mut o = Observation::failed(
+        "pid:4242",
+        None,
+        Status::Unstamped,
+        Reason::new(ReasonKind::NoStamp, "/usr/bin/python3 carries no stamp"),
+    );
+    o.process = Some(process(started, replaced));
+    o
+}
+
+/// What a row expects of its report.
+struct Want {
+    status: Status,
+    reason: Option<ReasonKind>,
+    /// A word the reason must hold.
+    says: &'static str,
+    behind: Option<u64>,
+    ahead: Option<u64>,
+    started_before_ref: bool,
+    exe_replaced: Option<bool>,
+}
+
+const fn want(status: Status) -> Want {
+    Want {
+        status,
+        reason: None,
+        says: "",
+        behind: None,
+        ahead: None,
+        started_before_ref: false,
+        exe_replaced: None,
+    }
+}
+
+#[test]
+fn every_status_every_way() {
+    use Status as S;
+    let diverged = Relation::Diverged {
+        merge_base: Some(BASE.into()),
+        ahead: 2,
+        behind: 3,
+    };
+    let cases: Vec<(&str, Observation, Option<Standing>, bool, Want)> = vec![
+        (
+            "same commit",
+            served(Some(false), None, None),
+            Some(found(Relation::Same)),
+            false,
+            want(S::Match),
+        ),
+        (
+            "dirty unknown: judged by commit",
+            served(None, None, None),
+            Some(found(Relation::Same)),
+            false,
+            want(S::Match),
+        ),
+        (
+            "behind",
+            served(None, None, None),
+            Some(found(Relation::Behind(3))),
+            false,
+            Want {
+                behind: Some(3),
+                ..want(S::Behind)
+            },
+        ),
+        (
+            "ahead",
+            served(None, None, None),
+            Some(found(Relation::Ahead(1))),
+            false,
+            Want {
+                ahead: Some(1),
+                ..want(S::Ahead)
+            },
+        ),
+        (
+            "diverged",
+            served(None, None, None),
+            Some(found(diverged.clone())),
+            false,
+            Want {
+                ahead: Some(2),
+                behind: Some(3),
+                ..want(S::Diverged)
+            },
+        ),
+        (
+            "dirty at the ref",
+            served(Some(true), None, None),
+            Some(found(Relation::Same)),
+            false,
+            Want {
+                reason: Some(ReasonKind::Dirty),
+                says: "uncommitted changes on top of 8d1e0a4b5c6d",
+                ..want(S::Dirty)
+            },
+        ),
+        (
+            "dirty and behind",
+            served(Some(true), None, None),
+            Some(found(Relation::Behind(2))),
+            false,
+            Want {
+                reason: Some(ReasonKind::Dirty),
+                behind: Some(2),
+                ..want(S::Dirty)
+            },
+        ),
+        (
+            "dirty allowed",
+            served(Some(true), None, None),
+            Some(found(Relation::Same)),
+            true,
+            want(S::Match),
+        ),
+        (
+            "dirty allowed, behind",
+            served(Some(true), None, None),
+            Some(found(Relation::Behind(2))),
+            true,
+            Want {
+                behind: Some(2),
+                ..want(S::Behind)
+            },
+        ),
+        (
+            "shallow cut, behind",
+            served(None, None, None),
+            Some(found(Relation::Cut(Cut::Behind))),
+            false,
+            Want {
+                reason: Some(ReasonKind::HistoryCut),
+                says: "how many commits behind",
+                ..want(S::Behind)
+            },
+        ),
+        (
+            "shallow cut, ahead",
+            served(None, None, None),
+            Some(found(Relation::Cut(Cut::Ahead))),
+            false,
+            Want {
+                reason: Some(ReasonKind::HistoryCut),
+                says: "how many commits ahead",
+                ..want(S::Ahead)
+            },
+        ),
+        (
+            "shallow cut, unknown",
+            served(None, None, None),
+            Some(found(Relation::Cut(Cut::Unknown))),
+            false,
+            Want {
+                reason: Some(ReasonKind::HistoryCut),
+                says: "how it relates",
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "not in the repository",
+            served(None, None, None),
+            Some(not_found(Lookup::Missing, false)),
+            false,
+            Want {
+                reason: Some(ReasonKind::NotInRepository),
+                says: "git fetch?",
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "not in a shallow clone",
+            served(None, None, None),
+            Some(not_found(Lookup::Missing, true)),
+            false,
+            Want {
+                reason: Some(ReasonKind::NotInShallowClone),
+                says: "--unshallow",
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "ambiguous",
+            served(None, None, None),
+            Some(not_found(Lookup::Ambiguous, false)),
+            false,
+            Want {
+                reason: Some(ReasonKind::AmbiguousCommit),
+                says: "several commits",
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "a tree",
+            served(None, None, None),
+            Some(not_found(Lookup::NotACommit("tree".into()), false)),
+            false,
+            Want {
+                reason: Some(ReasonKind::NotACommit),
+                says: "names a tree",
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "not looked up",
+            served(None, None, None),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NotInRepository),
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "dirty and unknown: unknown wins",
+            served(Some(true), None, None),
+            Some(not_found(Lookup::Missing, false)),
+            false,
+            Want {
+                reason: Some(ReasonKind::NotInRepository),
+                ..want(S::UnknownCommit)
+            },
+        ),
+        (
+            "started before the ref, at the ref",
+            served(None, Some(900), Some(false)),
+            Some(found(Relation::Same)),
+            false,
+            Want {
+                started_before_ref: true,
+                exe_replaced: Some(false),
+                ..want(S::Match)
+            },
+        ),
+        (
+            "started before the ref, behind",
+            served(None, Some(900), None),
+            Some(found(Relation::Behind(1))),
+            false,
+            Want {
+                behind: Some(1),
+                started_before_ref: true,
+                ..want(S::Behind)
+            },
+        ),
+        (
+            "started after the ref",
+            served(None, Some(1100), None),
+            Some(found(Relation::Same)),
+            false,
+            want(S::Match),
+        ),
+        (
+            "executable replaced",
+            served(None, Some(1100), Some(true)),
+            Some(found(Relation::Same)),
+            false,
+            Want {
+                exe_replaced: Some(true),
+                ..want(S::Match)
+            },
+        ),
+        (
+            "unreachable",
+            Observation::failed(
+                "http://a",
+                None,
+                S::Unreachable,
+                Reason::new(ReasonKind::NoAnswer, "connection refused"),
+            ),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NoAnswer),
+                says: "refused",
+                ..want(S::Unreachable)
+            },
+        ),
+        (
+            "invalid",
+            Observation::failed(
+                "http://a",
+                None,
+                S::InvalidResponse,
+                Reason::new(ReasonKind::BadAnswer, "HTTP 502"),
+            ),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::BadAnswer),
+                says: "502",
+                ..want(S::InvalidResponse)
+            },
+        ),
+        (
+            "no stamp, started before the ref",
+            without_stamp(Some(900), false),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NoStamp),
+                says: "before the ref's commit 3f9c2e1",
+                started_before_ref: true,
+                exe_replaced: Some(false),
+                ..want(S::Stale)
+            },
+        ),
+        (
+            "no stamp, started after the ref",
+            without_stamp(Some(1100), false),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NoStamp),
+                says: "proves nothing",
+                exe_replaced: Some(false),
+                ..want(S::Unstamped)
+            },
+        ),
+        (
+            "no stamp, start unknown",
+            without_stamp(None, true),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NoStamp),
+                says: "is not known",
+                exe_replaced: Some(true),
+                ..want(S::Unstamped)
+            },
+        ),
+        (
+            "no stamp, no process facts",
+            Observation::failed("x", None, S::Unstamped, "no stamp"),
+            None,
+            false,
+            Want {
+                reason: Some(ReasonKind::NoStamp),
+                says: "is not known",
+                ..want(S::Unstamped)
+            },
+        ),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for (what, observation, standing, allow_dirty, want) in cases {
+        let r = judge(&observation, standing.as_ref(), &reference(), allow_dirty);
+        seen.insert(r.status);
+        assert_eq!(r.status, want.status, "{what}");
+        assert_eq!(
+            r.reason.as_ref().map(Reason::kind),
+            want.reason,
+            "{what}: {:?}",
+            r.reason
+        );
+        let said = r
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(said.contains(want.says), "{what}: {said}");
+        assert!(
+            !said.contains("--allow-dirty") && !said.contains("--field"),
+            "{what}: {said}"
+        );
+        assert_eq!((r.behind, r.ahead), (want.behind, want.ahead), "{what}");
+        assert_eq!(r.started_before_ref, want.started_before_ref, "{what}");
+        assert_eq!(r.exe_replaced, want.exe_replaced, "{what}");
+        if let (Ok(_), Some(Standing::Found { .. })) = (&observation.outcome, &standing) {
+            assert_eq!(r.commit.as_deref(), Some(SERVED), "{what}");
+            assert_eq!(r.commit_subject.as_deref(), Some("Add orders"), "{what}");
+        }
+        if want.status == S::Diverged {
+            assert_eq!(r.merge_base.as_deref(), Some(BASE), "{what}");
+        }
+    }
+    for status in [
+        S::Match,
+        S::Behind,
+        S::Ahead,
+        S::Diverged,
+        S::UnknownCommit,
+        S::Dirty,
+        S::Unreachable,
+        S::InvalidResponse,
+        S::Stale,
+        S::Unstamped,
+    ] {
+        assert!(seen.contains(&status), "no row reaches {status}");
+    }
+}

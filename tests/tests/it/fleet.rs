@@ -811,3 +811,244 @@ fn the_dashboard_fetches_and_follows_a_push() {
         "checks go on"
     );
 }
+
+/// A fleet whose statuses are mixed, with one service whose repository is missing: what the
+/// round counts, and its exit code, as `check` writes them in text and JSON and as the
+/// dashboard's document and page show them.
+struct Mixed {
+    r: Repos,
+    _server: StubServer,
+}
+
+fn mixed_fleet() -> Mixed {
+    let r = repos();
+    let server = StubServer::start(vec![
+        ("/orders-1", doc(&r.orders[2])),
+        ("/orders-2", doc(&r.orders[0])),
+        ("/orders-3", doc(&r.orders[0])),
+        ("/orders-4", Reply::Status(502, "bad gateway")),
+        ("/billing-1", doc(&r.billing[1])),
+        ("/billing-2", doc(&"e".repeat(40))),
+    ]);
+    std::fs::write(
+        r.dir.path().join("fleet.toml"),
+        format!(
+            r#"[service.orders]
+repo = "orders"
+ref = "main"
+
+[service.orders.env.production]
+targets = ["{}", "{}", "{}", "{}"]
+
+[service.billing]
+repo = "billing"
+ref = "main"
+
+[service.billing.env.production]
+targets = ["{}", "{}"]
+
+[service.shipping]
+repo = "shipping-not-cloned-yet"
+ref = "main"
+
+[service.shipping.env.production]
+targets = ["{}"]
+"#,
+            server.url("/orders-1"),
+            server.url("/orders-2"),
+            server.url("/orders-3"),
+            server.url("/orders-4"),
+            server.url("/billing-1"),
+            server.url("/billing-2"),
+            server.url("/billing-1"),
+        ),
+    )
+    .unwrap();
+    Mixed { r, _server: server }
+}
+
+/// Each cell's service and its counts by status.
+type CellCounts = Vec<(&'static str, Vec<(&'static str, u64)>)>;
+
+/// The counts every rendering must show, and the exit code.
+fn expected_counts() -> (CellCounts, i32) {
+    (
+        vec![
+            (
+                "orders",
+                vec![("match", 1), ("behind", 2), ("invalid-response", 1)],
+            ),
+            ("billing", vec![("match", 1), ("unknown-commit", 1)]),
+        ],
+        1,
+    )
+}
+
+/// `[[status, n], …]` of a summary object, as (status, n) sorted by status.
+fn statuses(summary: &Value) -> Vec<(String, u64)> {
+    let mut s: Vec<(String, u64)> = summary["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_u64().unwrap()))
+        .collect();
+    s.sort();
+    s
+}
+
+fn sorted(counts: &[(&str, u64)]) -> Vec<(String, u64)> {
+    let mut s: Vec<(String, u64)> = counts.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
+    s.sort();
+    s
+}
+
+/// The summaries of a `shipstamp-check/v1` or `shipstamp-dashboard/v1` document: per cell,
+/// and the total (the dashboard's own, or the cells' sum for check).
+fn document_counts(doc: &Value) -> Vec<(String, Vec<(String, u64)>)> {
+    doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["service"].as_str().unwrap().to_owned(),
+                statuses(&c["summary"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_rendering_counts_the_round_the_same() {
+    let m = mixed_fleet();
+    let dir = m.r.dir.path();
+    let (cells, exit) = expected_counts();
+    let want: Vec<(String, Vec<(String, u64)>)> = cells
+        .iter()
+        .map(|(s, c)| ((*s).to_owned(), sorted(c)))
+        .collect();
+
+    // check, text: each cell's counts line, then the fleet's.
+    let out = run(dir, &["check", "--fleet", "fleet.toml"]);
+    assert_eq!(code(&out), exit, "{}", text(&out));
+    let said = stdout(&out);
+    for (service, counts) in &cells {
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        let line = said
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{service} · production")))
+            .find(|l| l.starts_with("  "))
+            .unwrap_or_else(|| panic!("{service}'s counts: {said}"));
+        assert!(line.contains(&format!("{total} targets")), "{line}");
+        for (status, n) in counts {
+            assert!(
+                line.contains(&format!(", {n} {status}")),
+                "{status}: {line}"
+            );
+        }
+    }
+    assert!(
+        said.contains("3 services, 2 environments: 6 targets"),
+        "the broken service is counted as a service: {said}"
+    );
+    assert!(
+        text(&out).contains("shipping: fleet.toml:")
+            && text(&out).contains("service.shipping.repo"),
+        "the broken service is named, with where the file names it: {}",
+        text(&out)
+    );
+
+    // check --json.
+    let out = run(dir, &["check", "--fleet", "fleet.toml", "--json"]);
+    assert_eq!(code(&out), exit, "{}", text(&out));
+    let check = json(&out);
+    assert_eq!(document_counts(&check), want);
+    assert_eq!(check["exit_code"], exit);
+    assert_eq!(check["errors"][0]["service"], "shipping");
+    assert_eq!(check["errors"][0]["environment"], Value::Null);
+
+    // The dashboard's document, embedded in the page.
+    let out = run(
+        dir,
+        &[
+            "dashboard",
+            "--fleet",
+            "fleet.toml",
+            "--once",
+            "--html",
+            "page.html",
+        ],
+    );
+    assert_eq!(code(&out), exit, "{}", text(&out));
+    let page = std::fs::read_to_string(dir.join("page.html")).unwrap();
+    let start = page
+        .find(r#"<script id="fleet-data" type="application/json">"#)
+        .unwrap()
+        + r#"<script id="fleet-data" type="application/json">"#.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let dashboard: Value = serde_json::from_str(&page[start..end]).unwrap();
+    assert_eq!(document_counts(&dashboard), want);
+    let mut total: Vec<(String, u64)> = Vec::new();
+    for (_, counts) in &want {
+        for (status, n) in counts {
+            match total.iter_mut().find(|(s, _)| s == status) {
+                Some((_, m)) => *m += n,
+                None => total.push((status.clone(), *n)),
+            }
+        }
+    }
+    total.sort();
+    assert_eq!(statuses(&dashboard["summary"]), total);
+    assert_eq!(dashboard["summary"]["exit_code"], exit);
+    assert_eq!(dashboard["broken"][0]["service"], "shipping");
+}
+
+#[test]
+#[ignore = "needs chromium (apt-get install chromium; .ci/run runs it)"]
+fn the_page_shows_the_rounds_counts_and_its_broken_cell() {
+    let m = mixed_fleet();
+    let dir = m.r.dir.path();
+    let out = run(
+        dir,
+        &[
+            "dashboard",
+            "--fleet",
+            "fleet.toml",
+            "--once",
+            "--html",
+            "page.html",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let browser = shipstamp_tests::Browser::start();
+    let mut page = browser.page();
+    page.navigate(&format!("file://{}", dir.join("page.html").display()));
+    let patience = std::time::Duration::from_secs(30);
+    let shown = page.wait_for(
+        "JSON.stringify({count: (document.getElementById('match-count') || {}).innerText, \
+         chips: [...document.querySelectorAll('#summary .chips .pill')].map(p => p.innerText), \
+         broken: [...document.querySelectorAll('#matrix td.broken')].map(td => td.innerText)})",
+        patience,
+        |v| v.as_str().is_some_and(|s| s.contains("match")),
+    );
+    let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+    assert_eq!(shown["count"], "2 / 6 match", "{shown}");
+    let mut chips: Vec<String> = shown["chips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    chips.sort();
+    assert_eq!(
+        chips,
+        ["1 invalid-response", "1 unknown-commit", "2 behind"],
+        "{shown}"
+    );
+    let broken = shown["broken"].as_array().unwrap();
+    assert_eq!(broken.len(), 1, "{shown}");
+    assert!(
+        broken[0].as_str().unwrap().contains("cannot be checked"),
+        "{shown}"
+    );
+}

@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use headers::{Header as _, HeaderMapExt as _};
 use shipstamp::Timestamp;
 use shipstamp_check::Repo;
 
@@ -340,21 +341,15 @@ async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Re
 }
 
 fn serve(doc: &Document, request: &HeaderMap) -> Response {
-    let unchanged = request.get_all(header::IF_NONE_MATCH).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii() == doc.etag.as_bytes())
-    });
-    let gzip = request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            parts.next().is_some_and(|c| c.trim() == "gzip")
-                && parts.all(|p| p.trim().replace(' ', "") != "q=0")
-        });
+    // RFC 7232's weak comparison, `*` and lists included.
+    let unchanged = match (
+        request.typed_get::<headers::IfNoneMatch>(),
+        headers::ETag::decode(&mut std::iter::once(&doc.etag)),
+    ) {
+        (Some(condition), Ok(etag)) => !condition.precondition_passes(&etag),
+        _ => false,
+    };
+    let gzip = accepts_gzip(request);
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else if gzip {
@@ -371,6 +366,32 @@ fn serve(doc: &Document, request: &HeaderMap) -> Response {
     response_headers.insert("x-shipstamp-round", doc.round.clone());
     response_headers.insert("x-shipstamp-generated-at", doc.generated_at.clone());
     no_store(response, "application/json")
+}
+
+/// Whether `Accept-Encoding` takes gzip: named, or `*`, with a quality above zero (`q=0`,
+/// `q=0.0` and `q=0.000` refuse it).
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    let mut gzip = None;
+    let mut any = None;
+    for coding in request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match name.as_str() {
+            "gzip" | "x-gzip" => gzip = Some(quality > 0.0),
+            "*" => any = Some(quality > 0.0),
+            _ => {}
+        }
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 /// The page with the document inside: opens from a file, with no server and no network.
@@ -412,6 +433,49 @@ impl<W: Write> Write for EscapeLessThan<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_only_when_its_quality_is_above_zero() {
+        for (accept, gzip) in [
+            ("gzip", true),
+            ("gzip, deflate, br", true),
+            ("deflate, GZIP;q=0.5", true),
+            ("gzip;q=0", false),
+            ("gzip;q=0.0", false),
+            ("gzip; q=0.000", false),
+            ("*", true),
+            ("*;q=0", false),
+            ("br, *;q=0.1", true),
+            ("gzip;q=0, *", false),
+            ("identity", false),
+            ("", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+            assert_eq!(accepts_gzip(&headers), gzip, "{accept:?}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn not_modified_by_the_weak_comparison() {
+        let etag = HeaderValue::from_static("\"00ab\"");
+        let passes = |if_none_match: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::IF_NONE_MATCH,
+                HeaderValue::from_static(if_none_match),
+            );
+            let condition = headers.typed_get::<headers::IfNoneMatch>().unwrap();
+            condition
+                .precondition_passes(&headers::ETag::decode(&mut std::iter::once(&etag)).unwrap())
+        };
+        assert!(!passes("\"00ab\""));
+        assert!(!passes("W/\"00ab\""));
+        assert!(!passes("\"x\", \"00ab\""));
+        assert!(!passes("*"));
+        assert!(passes("\"00ac\""));
+    }
 
     #[test]
     fn no_less_than_sign_reaches_the_embedded_document() {

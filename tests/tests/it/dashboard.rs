@@ -172,7 +172,9 @@ fn live_dashboard_in_chromium_follows_the_fleet() {
     assert_eq!(doc["ref"]["subject"], "Retry payment webhooks with backoff");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"targets": 6, "match": 2, "drift": 3, "undecided": 1, "exit_code": 1})
+        serde_json::json!({"targets": 6, "match": 2, "drift": 3, "undecided": 1,
+            "statuses": [["diverged", 1], ["dirty", 1], ["behind", 1], ["unreachable", 1], ["match", 2]],
+            "exit_code": 1})
     );
     let listed: Vec<(String, String, String)> = doc["targets"]
         .as_array()

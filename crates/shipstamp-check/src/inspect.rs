@@ -108,7 +108,15 @@ impl fmt::Display for InspectError {
             ),
             Kind::Corrupt(e) => write!(f, "the shipstamp section is damaged: {e}"),
             Kind::NoSuchProcess { pid } => write!(f, "no process with id {pid}"),
-            Kind::NotPermitted { pid } => write!(f, "not permitted to read process {pid} (run shipstamp as its user, or as root)"),
+            Kind::NotPermitted { pid } if crate::process::running_as_root() => write!(
+                f,
+                "not permitted to read process {pid}, even as root (a container without \
+                 CAP_SYS_PTRACE, or /proc mounted with hidepid)"
+            ),
+            Kind::NotPermitted { pid } => write!(
+                f,
+                "not permitted to read process {pid} (run shipstamp as its user, or as root)"
+            ),
             Kind::Unsupported => f.write_str("reading a running process's executable is supported on Linux only"),
         }
     }

@@ -65,7 +65,23 @@ pub(crate) fn observe(instance: &Instance<'_>, http: &Http) -> Observation {
         Locator::File(path) => (observe_file(path), None),
         Locator::Pid(pid) => observe_process(*pid),
         Locator::PidFile(path) => match read_pidfile(path) {
-            Ok(pid) => observe_process(pid),
+            Ok((pid, written)) => match observe_process(pid) {
+                // The pid was reused: judging that process would be judging a stranger.
+                (_, Some(facts)) if is_newer_than(&facts, written) => (
+                    Err(pidfile(
+                        Status::Unreachable,
+                        format!(
+                            "the pidfile {} is stale: pid {pid} now belongs to a process \
+                             started after it was written ({}, written {})",
+                            path.display(),
+                            facts.started_at.map(|t| t.to_string()).unwrap_or_default(),
+                            written.map(|t| t.to_string()).unwrap_or_default(),
+                        ),
+                    )),
+                    None,
+                ),
+                seen => seen,
+            },
             Err(failure) => (Err(failure), None),
         },
         Locator::Url(url) => (
@@ -222,17 +238,37 @@ fn pidfile(status: Status, message: String) -> Failure {
     Failure::new(status, Reason::new(ReasonKind::PidFile, message))
 }
 
-/// The process id in a pidfile, read again on every round (a restart writes a new one).
-fn read_pidfile(path: &Path) -> Result<u32, Failure> {
+/// How much later than its pidfile was last written a process may have started and still be
+/// the pidfile's: some supervisors write the file just before the process they start is
+/// counted as started, and start times are whole seconds.
+const PIDFILE_TOLERANCE_SECONDS: i64 = 2;
+
+/// Whether the process started after the pidfile was last written (beyond the tolerance).
+fn is_newer_than(facts: &ProcessFacts, written: Option<shipstamp::Timestamp>) -> bool {
+    matches!(
+        (facts.started_at, written),
+        (Some(started), Some(written))
+            if started.unix_seconds() > written.unix_seconds() + PIDFILE_TOLERANCE_SECONDS
+    )
+}
+
+/// The process id in a pidfile, read again on every round (a restart writes a new one), and
+/// when the file was last written.
+fn read_pidfile(path: &Path) -> Result<(u32, Option<shipstamp::Timestamp>), Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         pidfile(
             Status::Unreachable,
             format!("pidfile {}: {e}", path.display()),
         )
     })?;
+    let written = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| shipstamp::Timestamp::from_unix_seconds(d.as_secs() as i64));
     let first = text.lines().next().unwrap_or("").trim();
     match first.parse::<u32>() {
-        Ok(pid) if pid > 0 => Ok(pid),
+        Ok(pid) if pid > 0 => Ok((pid, written)),
         _ => Err(pidfile(
             Status::InvalidResponse,
             format!(

@@ -56,6 +56,10 @@ impl std::fmt::Display for ProcessError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ProcessError::NoSuchProcess => f.write_str("no such process"),
+            ProcessError::NotPermitted if running_as_root() => f.write_str(
+                "not permitted to read it, even as root (a container without CAP_SYS_PTRACE, \
+                 or /proc mounted with hidepid)",
+            ),
             ProcessError::NotPermitted => {
                 f.write_str("not permitted to read it (run shipstamp as its user, or as root)")
             }
@@ -65,6 +69,18 @@ impl std::fmt::Display for ProcessError {
             ProcessError::Other(why) => f.write_str(why),
         }
     }
+}
+
+/// Whether this process runs as root (its effective user id, from `/proc/self/status`).
+pub(crate) fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+            // Real, effective, saved, filesystem.
+            uids.split_whitespace().nth(1).map(|euid| euid == "0")
+        })
+        .unwrap_or(false)
 }
 
 fn io_error(e: &std::io::Error) -> ProcessError {

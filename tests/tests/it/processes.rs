@@ -124,16 +124,16 @@ fn a_stamped_service_replaced_on_disk_under_its_running_process() {
 
 /// A worker that read its source once, at start, and has served that logic since: the
 /// interpreter carries no stamp.
-fn start_worker(interpreter: &str, script: &str, repo: &Path) -> Running {
-    Running(
+/// A worker in its own process group: a shell script's `sleep` dies with it.
+fn start_worker(interpreter: &str, script: &str, repo: &Path) -> shipstamp_tests::Group {
+    shipstamp_tests::Group::spawn(
         Command::new(interpreter)
             .arg(script)
             .current_dir(repo)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{interpreter} runs ({e})")),
+            .stdout(Stdio::null()),
     )
+    .unwrap_or_else(|e| panic!("{interpreter} runs ({e})"))
 }
 
 fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: &str) {
@@ -155,7 +155,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
 
     let out = check_in(
         &repo,
-        &["--ref", "main", "--json", &format!("pid:{}", before.pid())],
+        &["--ref", "main", "--json", &format!("pid:{}", before.id())],
     );
     assert_eq!(code(&out), 1, "stale is drift: {}", text(&out));
     let t = &json(&out)["targets"][0];
@@ -186,7 +186,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
 
     let out = check_in(
         &repo,
-        &["--ref", "main", "--json", &format!("pid:{}", after.pid())],
+        &["--ref", "main", "--json", &format!("pid:{}", after.id())],
     );
     assert_eq!(code(&out), 2, "unstamped is undecided: {}", text(&out));
     let t = &json(&out)["targets"][0];
@@ -199,8 +199,8 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
         &[
             "--ref",
             "main",
-            &format!("pid:{}", before.pid()),
-            &format!("pid:{}", after.pid()),
+            &format!("pid:{}", before.id()),
+            &format!("pid:{}", after.id()),
         ],
     );
     assert_eq!(code(&out), 1, "drift wins: {}", text(&out));
@@ -222,7 +222,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
 
     // inspect --pid says what Linux tells, instead of only "no stamp".
     let out = Command::new(cli())
-        .args(["inspect", "--pid", &before.pid()])
+        .args(["inspect", "--pid", &before.id().to_string()])
         .output()
         .unwrap();
     assert_eq!(code(&out), 2, "{}", text(&out));
@@ -234,7 +234,7 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
         "{report}"
     );
     let out = Command::new(cli())
-        .args(["inspect", "--json", "--pid", &before.pid()])
+        .args(["inspect", "--json", "--pid", &before.id().to_string()])
         .output()
         .unwrap();
     let doc = json(&out);
@@ -531,4 +531,56 @@ fn a_process_shipstamp_may_not_read() {
         "{}",
         text(&out)
     );
+}
+
+/// A pidfile that outlived its process, whose pid now belongs to a process started long after
+/// the file was written: that process is a stranger, never judged as the pidfile's.
+#[test]
+fn a_stale_pidfile_is_never_judged_as_the_process_that_now_has_its_pid() {
+    let repo = TempRepo::new();
+    repo.commit_all("one");
+    repo.git(&["branch", "-M", "main"]);
+    let stranger = shipstamp_tests::Group::spawn(
+        Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("worker.pid");
+    std::fs::write(&pidfile, format!("{}\n", stranger.id())).unwrap();
+    // Written an hour before the process that now has the pid started.
+    let touched = Command::new("touch")
+        .args(["-d", "1 hour ago"])
+        .arg(&pidfile)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let target = format!("pidfile:{}", pidfile.display());
+    let out = check_in(&repo, &["--ref", "main", "--json", &target]);
+    assert_eq!(code(&out), 2, "undecided, never a verdict: {}", text(&out));
+    let t = &json(&out)["targets"][0];
+    assert_eq!(t["status"], "unreachable", "{t:#}");
+    let reason = t["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("is stale")
+            && reason.contains(&format!(
+                "pid {} now belongs to a process started after it was written",
+                stranger.id()
+            )),
+        "{reason}"
+    );
+    assert_eq!(
+        t["process"],
+        serde_json::Value::Null,
+        "not the stranger's facts"
+    );
+
+    // Written now, after the process started: it is the pidfile's process.
+    std::fs::write(&pidfile, format!("{}\n", stranger.id())).unwrap();
+    let out = check_in(&repo, &["--ref", "main", "--json", &target]);
+    let t = &json(&out)["targets"][0];
+    assert_eq!(t["status"], "unstamped", "{t:#}");
+    assert_eq!(t["process"]["pid"], stranger.id());
 }

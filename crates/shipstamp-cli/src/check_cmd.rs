@@ -3,6 +3,8 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use shipstamp_check::TargetReport;
+
 use crate::args::CheckFlags;
 use crate::error::CliError;
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
@@ -207,16 +209,7 @@ fn write_text(
             )?;
         }
         for (r, who) in cell.reports.iter().zip(names) {
-            let detail = detail(r, &cell.ref_name);
-            let label = label(r);
-            // Padded by hand: a name of any length is written whole.
-            let pad = width.saturating_sub(who.chars().count());
-            if color {
-                let label = paint(r.status, &format!("{label:<16}"));
-                writeln!(out, "{label} {who}{:pad$}  {detail}", "")?;
-            } else {
-                writeln!(out, "{label:<16} {who}{:pad$}  {detail}", "")?;
-            }
+            write_row(out, r, who, width, &cell.ref_name, color)?;
         }
         let counts = counts(&cell_summary.counts);
         if fleet_mode {
@@ -280,6 +273,40 @@ fn write_text(
     Ok(())
 }
 
+/// One target's line: its label, its name padded to `width`, and what explains its status.
+/// Padded by writing spaces, not with a format width: names can be longer than any width a
+/// format string takes (65,535), and are written whole.
+fn write_row(
+    out: &mut impl Write,
+    r: &TargetReport,
+    who: &str,
+    width: usize,
+    ref_name: &str,
+    color: bool,
+) -> io::Result<()> {
+    let label = label(r);
+    if color {
+        out.write_all(paint(r.status, &label).as_bytes())?;
+    } else {
+        out.write_all(label.as_bytes())?;
+    }
+    spaces(out, 17usize.saturating_sub(label.chars().count()).max(1))?;
+    out.write_all(who.as_bytes())?;
+    spaces(out, width.saturating_sub(who.chars().count()) + 2)?;
+    writeln!(out, "{}", detail(r, ref_name))
+}
+
+fn spaces(out: &mut impl Write, n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        out.write_all(&SPACES[..now])?;
+        left -= now;
+    }
+    Ok(())
+}
+
 /// `3 targets, 1 match, 1 behind, 1 unreachable`.
 fn counts(counts: &Counts) -> String {
     let mut text = plural(counts.targets as u64, "target", "targets");
@@ -287,4 +314,91 @@ fn counts(counts: &Counts) -> String {
         text.push_str(&format!(", {n} {status}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use shipstamp_check::{Commit, Reason, ReasonKind, Status};
+
+    use super::*;
+
+    fn status() -> impl Strategy<Value = Status> {
+        proptest::sample::select(vec![
+            Status::Match,
+            Status::Behind,
+            Status::Ahead,
+            Status::Diverged,
+            Status::UnknownCommit,
+            Status::Dirty,
+            Status::Unreachable,
+            Status::InvalidResponse,
+            Status::Stale,
+            Status::Unstamped,
+        ])
+    }
+
+    /// Any text, and now and then one longer than a format width can be (65,535).
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => ".{0,40}",
+            1 => Just("n".repeat(70_000)),
+            1 => Just("\u{1b}[2J\n\r\t".to_owned()),
+        ]
+    }
+
+    fn report() -> impl Strategy<Value = TargetReport> {
+        (
+            text(),
+            proptest::option::of(text()),
+            status(),
+            proptest::option::of(text()),
+            proptest::option::of("[0-9a-f]{0,40}"),
+            (proptest::option::of(0u64..5), proptest::option::of(0u64..5)),
+        )
+            .prop_map(|(url, name, status, reason, commit, (behind, ahead))| {
+                let mut r = TargetReport::new(url, status);
+                r.name = name;
+                r.reason = reason.map(|m| Reason::new(ReasonKind::Other, m));
+                r.commit = commit;
+                r.behind = behind;
+                r.ahead = ahead;
+                r
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any names, URLs and reasons, of any length: rendered, one line per target (and per
+        /// cell's counts), never a panic.
+        #[test]
+        fn any_round_renders(
+            reports in prop::collection::vec(report(), 0..6),
+            fleet_mode in any::<bool>(),
+        ) {
+            let round = Round {
+                cells: vec![Cell {
+                    service: fleet_mode.then(|| "orders".into()),
+                    env: fleet_mode.then(|| "production".into()),
+                    ref_name: "main".into(),
+                    reference: Commit::new("3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
+                    reports: Arc::new(reports.clone()),
+                }],
+                broken: Vec::new(),
+            };
+            let summary = round.summary();
+            let mut out = Vec::new();
+            write_text(&mut out, &round, &summary, fleet_mode, None, 1).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for r in &reports {
+                let shown = display_name(r);
+                prop_assert!(text.contains(&shown), "{shown:?} is written whole");
+            }
+            let counted = format!("{} target", reports.len());
+            prop_assert!(text.contains(&counted), "{}", counted);
+        }
+    }
 }

@@ -102,8 +102,14 @@ fn each_restart_note(
     ref_name: &str,
     mut write: impl FnMut(fmt::Arguments<'_>) -> fmt::Result,
 ) -> fmt::Result {
-    // A stale process's reason already says it started before the ref's commit.
-    if r.started_before_ref && !matches!(r.status, Status::Match | Status::Stale) {
+    // A stale process's reason already says it started before the ref's commit; and a commit
+    // the repository lacks cannot be placed before or after the ref, so neither can a restart.
+    if r.started_before_ref
+        && !matches!(
+            r.status,
+            Status::Match | Status::Stale | Status::UnknownCommit
+        )
+    {
         if let Some(t) = r.started_at {
             write(format_args!(
                 "process started {t}, before {ref_name}'s commit (never restarted?)"
@@ -181,10 +187,11 @@ impl fmt::Display for Detail<'_> {
                 (Some(p), Some(v)) => write!(f, "{c}  {p} {v}")?,
                 _ => f.write_str(c)?,
             },
+            // The commit is a column of its own, whatever explains the status.
             (_, Some(c)) => match (position(r, ref_name), &r.reason) {
                 (Some(position), _) => write!(f, "{c}  {position}")?,
-                (None, Some(reason)) => f.write_str(&reason_text(reason))?,
-                (None, None) => empty = true,
+                (None, Some(reason)) => write!(f, "{c}  {}", reason_text(reason))?,
+                (None, None) => f.write_str(c)?,
             },
             _ => match &r.reason {
                 Some(reason) => f.write_str(&reason_text(reason))?,

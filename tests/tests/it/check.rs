@@ -528,6 +528,48 @@ fn the_real_example_service_built_in_a_repository() {
 }
 
 #[test]
+fn a_shallow_clone_counts_what_it_holds_whole() {
+    // c1..c5 in a line, cloned with --depth 3: c3 is the clone's boundary.
+    let origin = TempRepo::new();
+    let ids: Vec<String> = (1..=5)
+        .map(|i| origin.commit_all(&format!("c{i}")))
+        .collect();
+    origin.git(&["branch", "-M", "main"]);
+    let clone_dir = tempfile::tempdir().unwrap();
+    let status = shipstamp_tests::git(clone_dir.path())
+        .args(["clone", "-q", "--depth", "3", "--branch", "main"])
+        .arg(format!("file://{}", origin.path().display()))
+        .arg("clone")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clone = TempRepo::at(clone_dir.path().join("clone"));
+    let server = StubServer::start(vec![("/boundary", doc(&ids[2])), ("/inside", doc(&ids[3]))]);
+    let out = check_in(
+        &clone,
+        &[
+            "--ref",
+            "main",
+            "--json",
+            &server.url("/boundary"),
+            &server.url("/inside"),
+        ],
+    );
+    let t = &json(&out)["targets"];
+    // Both commits are in the clone, with every commit between them: the counts git gives.
+    assert_eq!(
+        (t[0]["status"].as_str(), t[0]["behind"].as_u64()),
+        (Some("behind"), Some(2)),
+        "{t}"
+    );
+    assert_eq!(
+        (t[1]["status"].as_str(), t[1]["behind"].as_u64()),
+        (Some("behind"), Some(1)),
+        "{t}"
+    );
+}
+
+#[test]
 fn shallow_clones_say_what_they_cannot_know() {
     // origin: main c1..c5; side branched at c1 with s1..s3, merged into main as m;
     // other: one commit o on its own root, fetched later with --depth 1.

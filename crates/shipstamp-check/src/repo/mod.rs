@@ -26,6 +26,18 @@ pub struct Commit {
     pub subject: Option<String>,
 }
 
+impl Commit {
+    /// A commit known by its id alone (its time and subject set as known): what
+    /// [`Repo::resolve_ref`] gives, made by hand, for a test of code that reads reports.
+    pub fn new(id: impl Into<String>) -> Commit {
+        Commit {
+            id: id.into(),
+            time: None,
+            subject: None,
+        }
+    }
+}
+
 /// How a served commit relates to the ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Relation {
@@ -453,10 +465,10 @@ impl Repo {
         }
         let range = format!("{served}...{target}");
         let between = self.run(&["rev-list", "--end-of-options", &range], None)?;
-        let cut = between
-            .lines()
-            .chain([served, target])
-            .any(|id| boundary.iter().any(|b| b == id));
+        // A boundary commit only cuts the count when the walk reaches it: when it is on one
+        // side of the range (its missing parents may be on the other). An endpoint at the
+        // boundary that the other endpoint reaches is not walked past.
+        let cut = between.lines().any(|id| boundary.iter().any(|b| b == id));
         if !cut {
             return self.relation(served, target);
         }

@@ -24,6 +24,8 @@ pub enum Reply {
     CutShort(Vec<u8>),
     /// A `302` to itself, forever.
     RedirectToSelf,
+    /// A `302` to this location.
+    Redirect(String),
     /// Each request gets the next reply; the last one repeats.
     Sequence(Vec<Reply>),
 }
@@ -200,6 +202,10 @@ fn respond(mut conn: TcpStream, path: &str, reply: Reply) {
         Reply::RedirectToSelf => write!(
             conn,
             "HTTP/1.1 302 Found\r\nLocation: {path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        Reply::Redirect(location) => write!(
+            conn,
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
         Reply::Sequence(_) => Ok(()),
     };

@@ -22,8 +22,13 @@ pub(crate) enum FetchError {
     Invalid(String),
 }
 
+/// Redirects followed before giving up (a loop, most likely).
+const MAX_REDIRECTS: usize = 5;
+
 #[derive(Debug)]
 pub(crate) struct Fetcher {
+    /// For the whole exchange, redirects included.
+    timeout: Duration,
     agent: ureq::Agent,
     /// For instances reached at a given address: connections are not kept, since the next
     /// request to the same host may be for another address.
@@ -93,7 +98,8 @@ impl Fetcher {
         let config = || {
             ureq::Agent::config_builder()
                 .timeout_global(Some(timeout))
-                .max_redirects(5)
+                // Followed here, so that a failure can say where it was sent.
+                .max_redirects(0)
                 .http_status_as_error(false)
                 .user_agent(concat!("shipstamp/", env!("CARGO_PKG_VERSION")))
         };
@@ -102,6 +108,7 @@ impl Fetcher {
             user: resolver.clone(),
         };
         Fetcher {
+            timeout,
             agent: ureq::Agent::with_parts(config().build(), DefaultConnector::new(), resolve()),
             pinned: ureq::Agent::with_parts(
                 config().max_idle_connections(0).build(),
@@ -133,30 +140,167 @@ impl Fetcher {
         result
     }
 
+    /// The body at `url`, following redirects (each failure after one names, without
+    /// secrets, where it was sent), within one time limit for the whole exchange.
     fn get_with(&self, agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, FetchError> {
-        let mut res = agent
-            .get(url)
-            .header("Accept", "application/json, text/plain;q=0.9")
-            .header("Accept-Encoding", "gzip, deflate")
-            .call()
-            .map_err(classify)?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(FetchError::Invalid(format!("HTTP {status}")));
+        let deadline = std::time::Instant::now() + self.timeout;
+        let mut at = url.to_owned();
+        let mut redirected = false;
+        for _ in 0..=MAX_REDIRECTS {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(after_redirect(
+                    FetchError::Unreachable("timed out".into()),
+                    redirected.then_some(at.as_str()),
+                ));
+            }
+            let sent_to = redirected.then_some(at.as_str());
+            let mut res = agent
+                .get(&at)
+                .header("Accept", "application/json, text/plain;q=0.9")
+                .header("Accept-Encoding", "gzip, deflate")
+                .config()
+                .timeout_global(Some(left))
+                .build()
+                .call()
+                .map_err(|e| after_redirect(classify(e), sent_to))?;
+            let status = res.status();
+            if status.is_redirection() {
+                let location = res
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| resolve_location(&at, l))
+                    .ok_or_else(|| {
+                        after_redirect(
+                            FetchError::Invalid(format!(
+                                "HTTP {status}: a redirect that cannot be followed"
+                            )),
+                            sent_to,
+                        )
+                    })?;
+                at = location;
+                redirected = true;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(after_redirect(
+                    FetchError::Invalid(format!("HTTP {status}")),
+                    sent_to,
+                ));
+            }
+            let encoding = res.headers().get("content-encoding").map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+            let raw = read_body(res.body_mut()).map_err(|e| after_redirect(e, sent_to))?;
+            return decode(encoding.as_deref(), raw)
+                .map_err(|e| after_redirect(FetchError::Invalid(e), sent_to));
         }
-        let encoding = res.headers().get("content-encoding").map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .trim()
-                .to_ascii_lowercase()
-        });
-        let raw = res
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(classify)?;
-        decode(encoding.as_deref(), raw).map_err(FetchError::Invalid)
+        Err(FetchError::Invalid(
+            "too many redirects (a redirect loop?)".into(),
+        ))
     }
+}
+
+/// The body, at most [`MAX_BODY`] bytes; one that breaks off says how much of it arrived.
+fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>, FetchError> {
+    let mut reader = body.with_config().limit(MAX_BODY).reader();
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(FetchError::Unreachable(format!(
+                    "the answer broke off after {} bytes of its body (the server closed the \
+                     connection)",
+                    raw.len()
+                )));
+            }
+            Err(e) => {
+                let why = classify_io(e);
+                return Err(match why {
+                    FetchError::Unreachable(what) => FetchError::Unreachable(format!(
+                        "the answer broke off after {} bytes of its body ({what})",
+                        raw.len()
+                    )),
+                    invalid => invalid,
+                });
+            }
+        }
+    }
+}
+
+/// What a failure says once the request was redirected: where to, without secrets.
+fn after_redirect(e: FetchError, redirected_to: Option<&str>) -> FetchError {
+    let Some(to) = redirected_to else { return e };
+    let to = shipstamp_format::shown_url(to);
+    match e {
+        FetchError::Unreachable(why) => {
+            FetchError::Unreachable(format!("{why} (redirected to {to})"))
+        }
+        FetchError::Invalid(why) => FetchError::Invalid(format!("{why} (redirected to {to})")),
+    }
+}
+
+/// `location` (absolute, scheme-relative, absolute-path or relative) against the URL `base`.
+fn resolve_location(base: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Some(location.to_owned());
+    }
+    let (scheme, rest) = base.split_once("://")?;
+    if let Some(authority_and_path) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{authority_and_path}"));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    if location.starts_with('/') {
+        return Some(format!(
+            "{scheme}://{authority}{}",
+            without_dot_segments(location)
+        ));
+    }
+    if location.is_empty() || location.contains("://") {
+        return None;
+    }
+    let path = &rest[authority_end..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Some(format!(
+        "{scheme}://{authority}{}",
+        without_dot_segments(&format!("{dir}{location}"))
+    ))
+}
+
+/// An absolute path with its `.` and `..` segments resolved (RFC 3986, 5.2.4); the query and
+/// fragment kept as they are.
+fn without_dot_segments(path: &str) -> String {
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let (path, tail) = path.split_at(end);
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    out.pop();
+                }
+                // A path that ends in a dot segment names a directory.
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}{tail}", out.join("/"))
 }
 
 /// The body as sent, decompressed for `Content-Encoding` gzip or deflate, at most [`MAX_BODY`]
@@ -186,6 +330,15 @@ pub(crate) fn decode(encoding: Option<&str>, raw: Vec<u8>) -> Result<Vec<u8>, St
             })
         }
         Some(other) => Err(format!("compressed body ({other}), not decoded")),
+    }
+}
+
+/// An I/O error while the body was read, as [`classify`] words it.
+fn classify_io(e: std::io::Error) -> FetchError {
+    // ureq wraps its own errors (a body over the limit) in the I/O error it hands out.
+    match e.downcast::<ureq::Error>() {
+        Ok(inner) => classify(inner),
+        Err(e) => classify(ureq::Error::Io(e)),
     }
 }
 
@@ -239,6 +392,29 @@ fn not_tls() -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_locations_against_the_url() {
+        let base = "http://a.internal:8080/api/v1/version?x=1";
+        for (location, resolved) in [
+            ("https://b.internal/v", Some("https://b.internal/v")),
+            ("//c.internal/v", Some("http://c.internal/v")),
+            ("/other", Some("http://a.internal:8080/other")),
+            ("info", Some("http://a.internal:8080/api/v1/info")),
+            ("../info?y=2", Some("http://a.internal:8080/api/info?y=2")),
+            ("./", Some("http://a.internal:8080/api/v1/")),
+            ("../../../../x", Some("http://a.internal:8080/x")),
+            ("/a/./b/../c", Some("http://a.internal:8080/a/c")),
+            ("", None),
+            ("ftp://x/y", None),
+        ] {
+            assert_eq!(
+                resolve_location(base, location).as_deref(),
+                resolved,
+                "{location}"
+            );
+        }
+    }
     use std::io::Write;
 
     /// Failures that the loopback tests cannot produce without touching a network (a DNS

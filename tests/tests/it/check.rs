@@ -221,12 +221,26 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
         ("/hang", Reply::Hang),
         ("/close", Reply::Close),
         ("/loop", Reply::RedirectToSelf),
+        (
+            "/away",
+            Reply::Redirect(format!(
+                "http://deploy:S3CRET@{refused}/version?token=T0KEN#frag"
+            )),
+        ),
+        ("/relative", Reply::Redirect("../missing/here".into())),
+        ("/cut", Reply::CutShort(br#"{"commit":"3f9c2e1"#.to_vec())),
         ("/empty", Reply::Ok("text/plain", Vec::new())),
         (
             "/binary",
             Reply::Ok("application/octet-stream", vec![0xff, 0xfe, 0x00, 0x01]),
         ),
     ]);
+    // Where a redirect went is said, without its secrets.
+    let away = format!("connection refused (redirected to http://{refused}/version?…#…)");
+    let relative = format!(
+        "HTTP 404 Not Found (redirected to {})",
+        server.url("/missing/here")
+    );
     let cases = [
         (
             server.url("/malformed"),
@@ -251,6 +265,17 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
             "invalid-response",
             "too many redirects",
         ),
+        (server.url("/away"), "unreachable", away.as_str()),
+        (
+            server.url("/relative"),
+            "invalid-response",
+            relative.as_str(),
+        ),
+        (
+            server.url("/cut"),
+            "unreachable",
+            "the answer broke off after 18 bytes of its body",
+        ),
         (server.url("/empty"), "invalid-response", "empty"),
         (server.url("/binary"), "invalid-response", "not UTF-8"),
         (server.url("/missing"), "invalid-response", "HTTP 404"),
@@ -273,6 +298,9 @@ fn bad_responses_get_a_status_and_a_reason_never_a_hang() {
         let why = t["reason"].as_str().unwrap_or_default();
         assert!(why.contains(reason), "{url}: {why}");
         assert!(!why.contains('\n'), "one line: {why}");
+    }
+    for secret in ["S3CRET", "T0KEN"] {
+        assert!(!text(&out).contains(secret), "{secret}: {}", text(&out));
     }
 }
 

@@ -37,4 +37,4 @@ pub use build_info::{
 pub use document::{Document, SCHEMA};
 pub use process::{process_started_at, start_ticks};
 pub use time::{format_rfc3339, parse_rfc3339};
-pub use url::{ShownUrl, UrlParts, shown_url, stampable_url};
+pub use url::{ShownUrl, UrlParts, shown_text, shown_url, stampable_url};

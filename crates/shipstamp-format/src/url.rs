@@ -158,6 +158,39 @@ pub fn shown_url(url: &str) -> ShownUrl<'_> {
     ShownUrl(UrlParts::split(url.as_bytes()))
 }
 
+/// `text` with every URL in it (`scheme://…`, up to whitespace, a quote or an angle bracket)
+/// written as [`shown_url`] writes it: for messages from other programs (git's, a server's)
+/// that may quote a URL with its credentials.
+///
+/// ```
+/// let said = "fatal: unable to access 'https://ci:t0ken@git.example.com/orders.git/': 403";
+/// assert_eq!(
+///     shipstamp_format::shown_text(said),
+///     "fatal: unable to access 'https://git.example.com/orders.git/': 403"
+/// );
+/// ```
+pub fn shown_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let ends = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '<' | '>' | '`');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The whole word around `://`: whatever precedes it up to a delimiter is part of it
+        // (a scheme, or a `user:password@` that is not one).
+        let start = rest[..at].rfind(ends).map_or(0, |i| {
+            i + rest[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let end = rest[at..].find(ends).map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&shown_url(&rest[start..end]).to_string());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// See [`shown_url`].
 #[derive(Debug, Clone, Copy)]
 pub struct ShownUrl<'a>(UrlParts<'a>);
@@ -256,6 +289,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn urls_in_text() {
+        for (text, shown) in [
+            ("no url here", "no url here"),
+            (
+                "fatal: unable to access 'https://u:p@h/r.git/': The requested URL returned error: 403",
+                "fatal: unable to access 'https://h/r.git/': The requested URL returned error: 403",
+            ),
+            (
+                "from http://a@b/c?t=1 to \"https://d/e#f\" and ssh://git@x/y",
+                "from http://b/c?… to \"https://d/e#…\" and ssh://x/y",
+            ),
+            ("://weird", "weird"),
+            ("x :S3CR3T@://h?T0KEN y", "x ://h?… y"),
+        ] {
+            assert_eq!(shown_text(text), shown, "{text}");
+        }
+    }
+
     mod never_a_secret {
         use super::*;
         use proptest::prelude::*;
@@ -279,6 +331,11 @@ mod tests {
                 ] {
                     let shown = shown_url(&url).to_string();
                     prop_assert!(!shown.contains("S3CR3T") && !shown.contains("T0KEN"), "{url} -> {shown}");
+                    let said = shown_text(&format!("error: '{url}' failed")).into_owned();
+                    prop_assert!(
+                        !said.contains("S3CR3T") && !said.contains("T0KEN") || !url.contains("://"),
+                        "{url} -> {said}"
+                    );
                     if let Some(stamped) = stampable_url(&url) {
                         prop_assert!(!stamped.contains("S3CR3T") && !stamped.contains("T0KEN"), "{url} -> {stamped}");
                         prop_assert_eq!(stampable_url(&stamped), Some(stamped.clone()), "idempotent");

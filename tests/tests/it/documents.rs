@@ -413,11 +413,16 @@ fn no_secret_is_printed_or_stamped() {
         ),
     )
     .expect("manifest");
+    // A remote on loopback that refuses: `git fetch` fails, and says so with the URL.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     repo.git(&[
         "remote",
         "add",
         "origin",
-        "https://deploy:remote-pw-4@git.example.com/acme/svc.git?token=remote-tok-5",
+        &format!("http://deploy:remote-pw-4@{refused}/acme/svc.git?token=remote-tok-5"),
     ]);
     let head = repo.commit_all("one");
     let build = fx.build(&[]);
@@ -436,18 +441,21 @@ fn no_secret_is_printed_or_stamped() {
             body(format!(r#"{{"commit":"{head}"}}"#)),
         ),
         ("/gone", Reply::Status(502, "<html>bad gateway</html>")),
+        (
+            "/away",
+            Reply::Redirect(format!(
+                "http://u:redirect-pw-17@{refused}/v?token=redirect-tok-18"
+            )),
+        ),
     ]);
     let port = served.url("").trim_start_matches("http://").to_owned();
-    let refused = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
     let urls = [
         format!("http://user-7:url-pw-8@{port}/v"),
         format!("http://{port}/v?token=url-tok-6"),
         format!("http://u:url-pw-9@{port}/gone?sig=url-sig-10"),
         format!("http://u:url-pw-11@{refused}/v?key=url-key-12"),
         format!("https://u:url-pw-13@{port}/v?key=url-key-14"),
+        format!("http://{port}/away"),
     ];
     let list = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(list.path(), urls.join("\n")).expect("targets");
@@ -468,6 +476,66 @@ fn no_secret_is_printed_or_stamped() {
         &repo,
         &["--ref", "main", "ftp://u:url-pw-15@host/v?token=url-tok-16"],
     )));
+    // Prometheus URLs with credentials or a token: refused, without being echoed.
+    for url in [
+        "http://u:prom-pw-19@127.0.0.1:9".to_owned(),
+        format!("http://{refused}/?token=prom-tok-20"),
+    ] {
+        let out = check_in(
+            &repo,
+            &[
+                "--ref",
+                "main",
+                "--prometheus",
+                &url,
+                "--selector",
+                "x_build_info",
+            ],
+        );
+        assert_eq!(code(&out), 64, "{}", text(&out));
+        outputs.push(text(&out));
+    }
+    // A live dashboard whose `git fetch` fails: the error is shown, without the remote's
+    // secrets, in /api/fleet.json.
+    let mut cmd = Command::new(cli());
+    cmd.arg("dashboard")
+        .arg("--targets")
+        .arg(list.path())
+        .args(["--ref", "main", "--repo"])
+        .arg(repo.path())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "300ms",
+            "--timeout",
+            "2s",
+            "--fetch",
+            "1s",
+        ]);
+    let dashboard = shipstamp_tests::Service::spawn(cmd);
+    let start = std::time::Instant::now();
+    let fleet = loop {
+        let r =
+            shipstamp_tests::request(dashboard.addr, "GET", "/api/fleet.json").expect("answers");
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        if doc["fetches"][0]["ok"] == false {
+            break r.text();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "no failed fetch: {}",
+            r.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(fleet.contains("git fetch"), "{fleet}");
+    assert!(
+        fleet.contains(&refused.to_string()),
+        "the remote is named: {fleet}"
+    );
+    outputs.push(fleet);
+    drop(dashboard);
     let html = tempfile::NamedTempFile::new().expect("temp file");
     let out = Command::new(cli())
         .args([
@@ -501,7 +569,7 @@ fn no_secret_is_printed_or_stamped() {
         .expect("runs");
     outputs.push(text(&inspect));
 
-    let secrets: Vec<String> = (1..=16)
+    let secrets: Vec<String> = (1..=20)
         .map(|i| {
             [
                 "",
@@ -521,6 +589,10 @@ fn no_secret_is_printed_or_stamped() {
                 "url-key-",
                 "url-pw-",
                 "url-tok-",
+                "redirect-pw-",
+                "redirect-tok-",
+                "prom-pw-",
+                "prom-tok-",
             ][i]
                 .to_owned()
                 + &i.to_string()

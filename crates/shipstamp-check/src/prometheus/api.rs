@@ -38,7 +38,7 @@ impl Prometheus {
     pub(super) fn unreachable(&self, e: ureq::Error) -> SourceError {
         SourceError::new(
             SourceErrorKind::Unreachable,
-            format!("Prometheus at {}: {e}", self.url),
+            format!("Prometheus at {}: {e}", self.shown()),
         )
     }
 
@@ -130,7 +130,7 @@ impl Prometheus {
             .map_err(|e| {
                 SourceError::new(
                     SourceErrorKind::Unreachable,
-                    format!("Prometheus at {}: the answer broke off ({e})", self.url),
+                    format!("Prometheus at {}: the answer broke off ({e})", self.shown()),
                 )
             })?;
         if bytes.len() as u64 > MAX_ANSWER {
@@ -139,7 +139,7 @@ impl Prometheus {
                 format!(
                     "Prometheus at {}: the answer is larger than {} MiB, more than any fleet's \
                      build series (is the selector too wide?)",
-                    self.url,
+                    self.shown(),
                     MAX_ANSWER >> 20
                 ),
             ));
@@ -154,7 +154,7 @@ impl Prometheus {
         promql: &str,
         body: &'a Body,
     ) -> Result<Vec<Series<'a>>, SourceError> {
-        let at = || format!("Prometheus at {}", self.url);
+        let at = || format!("Prometheus at {}", self.shown());
         let mut response = self
             .get(agent, "/api/v1/query")
             .query("query", promql)

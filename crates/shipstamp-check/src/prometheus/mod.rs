@@ -75,7 +75,7 @@ impl fmt::Debug for Prometheus {
     /// Without the credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Prometheus")
-            .field("url", &self.url)
+            .field("url", &shipstamp_format::shown_url(&self.url).to_string())
             .field("selector", &self.selector)
             .field(
                 "auth",
@@ -102,7 +102,18 @@ impl Prometheus {
                 "the Prometheus URL must start with http:// or https://",
             ));
         }
-        if shipstamp_format::UrlParts::split(url.as_bytes()).had_userinfo {
+        let parts = shipstamp_format::UrlParts::split(url.as_bytes());
+        if parts.had_query || parts.had_fragment {
+            return Err(SourceError::new(
+                SourceErrorKind::BadConfig,
+                format!(
+                    "the Prometheus URL {} has a query or fragment: give its base URL (credentials \
+                     through the environment)",
+                    shipstamp_format::shown_url(url)
+                ),
+            ));
+        }
+        if parts.had_userinfo {
             return Err(SourceError::new(
                 SourceErrorKind::BadConfig,
                 "the Prometheus URL carries credentials: give them through the environment, never in the URL",
@@ -158,9 +169,14 @@ impl Prometheus {
         self
     }
 
-    /// The URL, for messages (it carries no credentials).
+    /// The URL (it carries no credentials, query or fragment: those are refused).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL as messages show it.
+    fn shown(&self) -> String {
+        shipstamp_format::shown_url(&self.url).to_string()
     }
 
     /// The selector.
@@ -261,7 +277,7 @@ impl Prometheus {
                 SourceErrorKind::NoInstances,
                 format!(
                     "the selector {s} matches no series in Prometheus at {} (no instance exports it, or Prometheus does not scrape them)",
-                    self.url
+                    self.shown()
                 ),
             ));
         }

@@ -122,9 +122,10 @@ impl RepoError {
         self.kind
     }
 
-    /// What git wrote to standard error, when it ran and said something.
-    pub fn git_stderr(&self) -> Option<&str> {
-        self.stderr.as_deref()
+    /// What git wrote to standard error, when it ran and said something, with every URL in it
+    /// shown without credentials, query or fragment (git quotes remotes as configured).
+    pub fn git_stderr(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.stderr.as_deref().map(shipstamp_format::shown_text)
     }
 }
 
@@ -132,6 +133,7 @@ impl fmt::Display for RepoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.what)?;
         if let Some(first) = self.stderr.as_deref().and_then(|s| s.lines().next()) {
+            let first = shipstamp_format::shown_text(first);
             write!(f, ": {}", first.trim_start_matches("fatal: "))?;
         } else if let Some(source) = &self.source {
             write!(f, ": {source}")?;

@@ -187,6 +187,12 @@ impl Config {
                 report.facts.map_err(|p| repo_problem = Some(p)).ok()
             }
         };
+        // The package's own manifest: its `repository` is stamped, and with any rerun-if
+        // directive (there always is one) cargo no longer reruns for package files by itself.
+        let manifest = manifest_dir.join("Cargo.toml");
+        if manifest.is_file() {
+            watch.push(manifest);
+        }
         let git = git
             .or_else(|| {
                 let vcs_info = manifest_dir.join(".cargo_vcs_info.json");

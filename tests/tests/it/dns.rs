@@ -97,6 +97,38 @@ fn each_address_is_its_own_instance_with_the_host_header_kept() {
     }
 }
 
+/// `--resolve` is curl's: it names where a plain URL target's host is too, not only the hosts of
+/// `--each-address` targets; a host it does not name resolves as usual.
+#[test]
+fn resolve_reaches_a_plain_url_target() {
+    let (repo, _, new) = history();
+    let port = shared_port();
+    let server = StubServer::start_at(
+        SocketAddr::from(([127, 0, 0, 2], port)),
+        vec![("/version", doc(&new))],
+    );
+    let named = format!("http://orders.test:{port}/version");
+    let out = Command::new(cli())
+        .args(["check", "--ref", "main", "--json", &named])
+        .arg(format!("--resolve=orders.test:{port}:127.0.0.2"))
+        .arg("--repo")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["status"], "match", "{doc}");
+    let heads = server.request_heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(
+        heads[0]
+            .to_ascii_lowercase()
+            .contains(&format!("\r\nhost: orders.test:{port}\r\n")),
+        "{}",
+        heads[0]
+    );
+}
+
 /// The server name a TLS client asks for in its ClientHello (SNI), read off the wire.
 fn server_name_in_client_hello(hello: &[u8]) -> Option<String> {
     let u16_at =

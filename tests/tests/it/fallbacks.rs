@@ -26,6 +26,39 @@ fn no_repository_builds_with_nulls_and_one_warning() {
     assert!(w[0].contains("no git repository"), "{}", w[0]);
 }
 
+/// Outside git there is no repository to watch; the package's own manifest still is: its
+/// `repository` is stamped, and an edit of it shows at the next build.
+#[test]
+fn outside_git_an_edited_repository_field_is_stamped_at_the_next_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::write(dir.path(), "nogit-repo-svc");
+    let set = |url: &str| {
+        let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+        let kept: Vec<&str> = manifest
+            .lines()
+            .filter(|l| !l.starts_with("repository"))
+            .collect();
+        let manifest = kept.join("\n").replacen(
+            "edition = \"2024\"",
+            &format!("edition = \"2024\"\nrepository = \"{url}\""),
+            1,
+        );
+        std::fs::write(dir.path().join("Cargo.toml"), manifest + "\n").unwrap();
+    };
+    set("https://example.com/acme/old");
+    let (_, stamp) = fx.build_and_run(&[]);
+    assert_eq!(
+        stamp.package.repository.as_deref(),
+        Some("https://example.com/acme/old")
+    );
+    set("https://example.com/acme/new");
+    let (_, stamp) = fx.build_and_run(&[]);
+    assert_eq!(
+        stamp.package.repository.as_deref(),
+        Some("https://example.com/acme/new")
+    );
+}
+
 #[test]
 fn ci_variable_then_override_then_source_date_epoch() {
     let dir = tempfile::tempdir().unwrap();

@@ -129,7 +129,8 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
     assert_eq!(sorted_targets(&through_api), sorted_targets(&out));
     assert_eq!(prometheus.federate_requests(), federated);
 
-    // One instance stops: its scrape fails, and it is unreachable with the last build seen.
+    // One instance stops: its scrape fails, its build_info goes stale, and it is unreachable
+    // with when it stopped and the last build seen.
     let doomed_addr = doomed.addr;
     doomed.kill();
     prometheus.wait_until(|p| {
@@ -143,7 +144,9 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
     assert_eq!(down["status"], "unreachable", "{down:#}");
     let reason = down["reason"].as_str().unwrap();
     assert!(
-        reason.contains("up == 0") && reason.contains(&fix[..7]) && reason.contains("prom-orders"),
+        reason.contains("stopped reporting build_info at")
+            && reason.contains(&fix[..7])
+            && reason.contains("prom-orders"),
         "{reason}"
     );
     assert_eq!(code(&out), 1, "drift wins: {}", text(&out));
@@ -188,6 +191,126 @@ fn every_instance_prometheus_scrapes_judged_without_contacting_them() {
         assert!(text(&out).contains(says), "{selector}: {}", text(&out));
     }
     drop((stale, fresh));
+}
+
+/// `orders_build_info` as a service exports it, with its own `instance` label when given.
+fn exposition(instance: Option<&str>, commit: &str) -> Reply {
+    let own = instance
+        .map(|i| format!("instance=\"{i}\","))
+        .unwrap_or_default();
+    Reply::Ok(
+        "text/plain; version=0.0.4",
+        format!(
+            "# TYPE orders_build_info gauge\n\
+             orders_build_info{{{own}package=\"orders\",version=\"1.4.2\",revision=\"{commit}\",dirty=\"false\"}} 1\n\
+             # TYPE orders_start_time_seconds gauge\n\
+             orders_start_time_seconds{{{own}}} 1795341600\n"
+        )
+        .into_bytes(),
+    )
+}
+
+/// An instance that stops reporting is never dropped, whatever its labels: one whose
+/// `instance` label comes from itself (`honor_labels`, so `up` carries its scrape address
+/// instead), and one scraped by two jobs (one instance, not two), through every form of
+/// selector the README shows: a series selector, a `{__name__=~…}` selector and an expression.
+#[test]
+#[ignore = "needs prometheus (apt-get install prometheus; .ci/run runs it)"]
+fn an_instance_that_stops_reporting_is_never_dropped() {
+    let repo = TempRepo::new();
+    repo.commit_all("one");
+    let main = repo.commit_all("two");
+    repo.git(&["branch", "-M", "main"]);
+    let honored = StubServer::start(vec![("/metrics", exposition(Some("orders-a"), &main))]);
+    let plain = StubServer::start(vec![("/metrics", exposition(None, &main))]);
+    let address = |s: &StubServer| s.url("").trim_start_matches("http://").to_owned();
+    let prometheus = PrometheusServer::start(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+         \x20 - job_name: honored\n    honor_labels: true\n    static_configs:\n      - targets: [\"{a}\"]\n\
+         \x20 - job_name: orders\n    static_configs:\n      - targets: [\"{b}\"]\n\
+         \x20 - job_name: orders-again\n    static_configs:\n      - targets: [\"{b}\"]\n",
+        a = address(&honored),
+        b = address(&plain),
+    ));
+    prometheus.wait_until(|p| p.query("orders_build_info").len() == 3);
+    let url = format!("http://{}", prometheus.addr);
+    let selectors = [
+        "orders_build_info",
+        r#"{__name__=~".+_build_info", package!=""}"#,
+        "orders_build_info or nothing_build_info",
+    ];
+    let judged = |selector: &str| -> (i32, Vec<(String, String, String)>) {
+        let out = check_prometheus(&repo, &url, selector, &["--json"], &[]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{selector}: {e}: {}", text(&out)));
+        let mut targets: Vec<(String, String, String)> = doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["url"].as_str().unwrap_or_default().to_owned(),
+                    t["status"].as_str().unwrap_or_default().to_owned(),
+                    t["reason"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        targets.sort();
+        (code(&out), targets)
+    };
+    for selector in selectors {
+        let (exit, targets) = judged(selector);
+        assert_eq!(exit, 0, "{selector}: {targets:?}");
+        let instances: Vec<&str> = targets.iter().map(|(u, ..)| u.as_str()).collect();
+        assert_eq!(
+            instances,
+            [address(&plain).as_str(), "orders-a"],
+            "{selector}: two jobs, one instance"
+        );
+    }
+
+    // The instance with its own label stops: its scrape fails, and `up` says so under the
+    // scrape address, which is not its `instance`.
+    let gone = address(&honored);
+    drop(honored);
+    prometheus.wait_until(|p| {
+        !p.query(&format!("up{{instance=\"{gone}\"}} == 0"))
+            .is_empty()
+            && p.query("orders_build_info{instance=\"orders-a\"}")
+                .is_empty()
+    });
+    for selector in selectors {
+        let (exit, targets) = judged(selector);
+        assert_eq!(
+            exit, 2,
+            "{selector}: never a pass with an instance missing: {targets:?}"
+        );
+        let (_, status, reason) = targets
+            .iter()
+            .find(|(u, ..)| u == "orders-a")
+            .unwrap_or_else(|| panic!("{selector}: orders-a was dropped: {targets:?}"));
+        assert_eq!(status, "unreachable", "{selector}");
+        assert!(
+            reason.contains("stopped reporting build_info")
+                && reason.contains(&main[..7])
+                && reason.contains("orders 1.4.2"),
+            "{selector}: {reason}"
+        );
+        // A series selector can be narrowed to it: when it stopped is known.
+        if !selector.contains(" or ") {
+            assert!(
+                reason.contains("stopped reporting build_info at 20"),
+                "{selector}: {reason}"
+            );
+        }
+    }
+
+    // A selector Prometheus cannot parse: where it is wrong is said in the selector's own
+    // columns, not those of the query built around it.
+    let out = check_prometheus(&repo, &url, "orders_build_info{", &[], &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("1:19"), "{}", text(&out));
+    drop(plain);
 }
 
 #[test]

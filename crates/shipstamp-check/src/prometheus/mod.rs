@@ -35,6 +35,10 @@ use api::Body;
 use promql::{restrict, split_selector};
 use series::{LABELS, Labels, Series, Text, distinct_builds};
 
+/// How long an instance that stopped reporting is still reported: a few scrape intervals of
+/// the usual 15 s to 1 min.
+const DEFAULT_LOOKBACK: Duration = Duration::from_secs(5 * 60);
+
 /// A Prometheus server and a selector of build-info series, e.g.
 /// `orders_build_info{env="prod"}`.
 ///
@@ -130,7 +134,7 @@ impl Prometheus {
             selector: selector.trim().to_owned(),
             auth: None,
             timeout: None,
-            lookback: Duration::from_secs(3600),
+            lookback: DEFAULT_LOOKBACK,
             no_federation: Arc::default(),
         })
     }
@@ -162,8 +166,9 @@ impl Prometheus {
         self
     }
 
-    /// How far back to look for the last build of an instance whose scrape now fails (an hour
-    /// unless set).
+    /// How long an instance that stopped reporting its build (its scrape fails, it left
+    /// service discovery) is still reported, as `unreachable` with what it ran last: 5 minutes
+    /// unless set. Give it a few scrape intervals at least; after it, the instance is gone.
     pub fn lookback(mut self, lookback: Duration) -> Prometheus {
         self.lookback = lookback;
         self
@@ -185,8 +190,11 @@ impl Prometheus {
     }
 
     /// Every instance the selector's series name, with what it runs: the build its series
-    /// says now, or, when its scrape fails (`up == 0`), `unreachable` with the last build
-    /// Prometheus saw for it.
+    /// says now; or, for one whose series stopped within the lookback window (its scrape
+    /// fails, it left service discovery), `unreachable` with when it stopped and the last
+    /// build Prometheus saw for it. Judged from `build_info`'s own history, whatever labels
+    /// the instance carries: joining `up` on `instance` drops a down instance whose own
+    /// `instance` label (`honor_labels`, relabelling) differs from its scrape address.
     fn observe_within(&self, timeout: Duration) -> Result<Vec<Observation>, SourceError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
@@ -196,12 +204,19 @@ impl Prometheus {
             .into();
         let s = &self.selector;
         let labels = LABELS.join(", ");
-        // Three requests at once (Prometheus answers them side by side): the builds running
-        // now, the instances whose scrape fails, and the start times.
         let parts = split_selector(s);
-        let up_query = match parts {
-            Some((_, matchers)) if !matchers.is_empty() => format!("up{{{matchers}}} == 0"),
-            _ => "up == 0".to_owned(),
+        let window = format!("{}s", self.lookback.as_secs().max(1));
+        // The builds seen within the window by instances that report none now: a plain series
+        // selector takes a range directly, an expression through a subquery.
+        let gone_query = match parts {
+            Some(_) => format!(
+                "group by ({labels}) (last_over_time({s}[{window}])) unless on(instance, job) {s}"
+            ),
+            // Every 5 s: the default step (the evaluation interval, often a minute) misses an
+            // instance that reported for less than a step.
+            None => format!(
+                "group by ({labels}) (last_over_time(({s})[{window}:5s])) unless on(instance, job) ({s})"
+            ),
         };
         // `orders_build_info{env="prod"}`: the start times are `orders_start_time_seconds`
         // of the same targets, which carry the same target labels.
@@ -214,11 +229,11 @@ impl Prometheus {
         let [
             current_federated,
             current_body,
-            failing_body,
+            gone_body,
             names_body,
             starts_federated,
             starts_body,
-            down_body,
+            when_body,
         ]: [Body; 7] = Default::default();
         // The builds and start times through /federate where that is the faster way.
         let federate = self.federation_pays(&agent)?;
@@ -229,12 +244,14 @@ impl Prometheus {
                 Ok(None)
             }
         };
-        let (current, failing, starts) = std::thread::scope(|scope| {
+        // Three requests at once (Prometheus answers them side by side): the builds running
+        // now, those that stopped within the window, and the start times.
+        let (current, gone, starts) = std::thread::scope(|scope| {
             let current = scope.spawn(|| match federated(s, &current_federated)? {
                 Some(series) => Ok(distinct_builds(series)),
                 None => self.query(&agent, &format!("group by ({labels}) ({s})"), &current_body),
             });
-            let failing = scope.spawn(|| self.query(&agent, &up_query, &failing_body));
+            let gone = scope.spawn(|| self.query(&agent, &gone_query, &gone_body));
             let starts = scope.spawn(|| match &start_query {
                 Some(q) => match federated(q, &starts_federated)? {
                     Some(series) => Ok(start_times(series)),
@@ -242,90 +259,119 @@ impl Prometheus {
                 },
                 None => self.start_times(&agent, &names_body, &starts_body),
             });
-            (join(current), join(failing), join(starts))
+            (join(current), join(gone), join(starts))
         });
-        let (current, starts) = (current?, starts?);
-        // Instances whose scrape fails: usually none, so their last builds are looked up only
-        // when there are some (and only for them, when the selector allows).
-        let failing: Vec<(String, String)> = failing?
-            .iter()
-            .map(|s| {
-                let (instance, job) = identity(&s.labels);
-                (instance.to_owned(), job.to_owned())
-            })
-            .collect();
-        let down = if failing.is_empty() {
-            Vec::new()
-        } else {
-            let instances: Vec<&str> = failing.iter().map(|(i, _)| i.as_str()).collect();
-            let selector = restrict(s, &instances).unwrap_or_else(|| s.clone());
-            let lookback = format!("{}s", self.lookback.as_secs().max(1));
-            self.query(
-                &agent,
-                &format!("group by ({labels}) (last_over_time({selector}[{lookback}]))"),
-                &down_body,
-            )?
-            .into_iter()
-            .filter(|series| {
-                let (instance, job) = identity(&series.labels);
-                failing.iter().any(|(i, j)| i == instance && j == job)
-            })
-            .collect()
-        };
-        if current.is_empty() && down.is_empty() {
+        let refused = |e| self.in_the_users_words(&agent, e);
+        let (current, gone, starts) = (
+            current.map_err(refused)?,
+            gone.map_err(refused)?,
+            starts.map_err(refused)?,
+        );
+        if current.is_empty() && gone.is_empty() {
             return Err(SourceError::new(
                 SourceErrorKind::NoInstances,
                 format!(
-                    "the selector {s} matches no series in Prometheus at {} (no instance exports it, or Prometheus does not scrape them)",
+                    "the selector {s} matches no series in Prometheus at {} within the last \
+                     {window} (no instance exports it, or Prometheus does not scrape them)",
                     self.shown()
                 ),
             ));
         }
-
-        let mut observations = Vec::with_capacity(current.len() + down.len());
-        for series in &current {
+        let mut observations = Vec::with_capacity(current.len() + gone.len());
+        let now: std::collections::HashSet<&str> =
+            current.iter().map(|s| identity(&s.labels).0).collect();
+        for (series, name) in one_per_instance(&current) {
             let (instance, job) = identity(&series.labels);
             let started_at = starts.get(job).and_then(|s| s.get(instance)).copied();
-            observations.push(observe(&series.labels, started_at));
+            let mut observation = observe(&series.labels, started_at);
+            observation.name = name;
+            observations.push(observation);
         }
-        // An instance whose scrape fails: unreachable, with the last build seen for it.
-        let mut down_by_instance: Vec<(&str, &str, Vec<&Labels<'_>>)> = Vec::new();
-        // (Looked up in a set: a broken rollout can leave thousands down.)
-        let up: std::collections::HashSet<(&str, &str)> = if down.is_empty() {
-            Default::default()
-        } else {
-            current.iter().map(|s| identity(&s.labels)).collect()
-        };
-        for series in &down {
-            let (instance, job) = identity(&series.labels);
-            if up.contains(&(instance, job)) {
+        // Instances that stopped reporting (under every job that scraped them): unreachable,
+        // with when they stopped and what they ran last.
+        let mut stopped: Vec<(&str, Vec<&Labels<'_>>)> = Vec::new();
+        for series in &gone {
+            let (instance, _) = identity(&series.labels);
+            if now.contains(instance) {
                 continue;
             }
-            match down_by_instance
-                .iter_mut()
-                .find(|(i, j, _)| *i == instance && *j == job)
-            {
-                Some((_, _, builds)) => builds.push(&series.labels),
-                None => down_by_instance.push((instance, job, vec![&series.labels])),
+            match stopped.iter_mut().find(|(i, _)| *i == instance) {
+                Some((_, builds)) => builds.push(&series.labels),
+                None => stopped.push((instance, vec![&series.labels])),
             }
         }
-        for (instance, _, builds) in down_by_instance {
-            let last = builds
-                .iter()
-                .map(|labels| describe(labels))
-                .collect::<Vec<_>>()
-                .join(" or ");
+        let when = if stopped.is_empty() {
+            HashMap::new()
+        } else {
+            let instances: Vec<&str> = stopped.iter().map(|(i, _)| *i).collect();
+            self.last_seen(&agent, &instances, &window, &when_body)
+        };
+        for (instance, builds) in stopped {
+            let mut last: Vec<String> = builds.iter().map(|labels| describe(labels)).collect();
+            last.dedup();
+            let at = match when.get(instance) {
+                Some(t) => format!("at {t}"),
+                None => format!("within the last {window}"),
+            };
             observations.push(Observation::failed(
                 instance,
                 None,
                 Status::Unreachable,
                 Reason::new(
                     ReasonKind::Source,
-                    format!("Prometheus' scrape of it fails (up == 0); last seen running {last}"),
+                    format!(
+                        "stopped reporting build_info {at} (its scrape fails, or it left \
+                         service discovery); last seen running {}",
+                        last.join(" or ")
+                    ),
                 ),
             ));
         }
         Ok(observations)
+    }
+
+    /// When each of `instances` last reported a build, from the timestamps of its samples
+    /// within the window; empty when the selector cannot be narrowed to them (an expression)
+    /// or Prometheus does not say.
+    fn last_seen<'a>(
+        &self,
+        agent: &ureq::Agent,
+        instances: &[&str],
+        window: &str,
+        body: &'a Body,
+    ) -> HashMap<Cow<'a, str>, Timestamp> {
+        let Some(selector) = restrict(&self.selector, instances) else {
+            return HashMap::new();
+        };
+        // At every second of the window, the timestamp of the sample then current: the
+        // largest is the last sample (a second step always falls before the stale marker).
+        let query =
+            format!("max by (instance) (max_over_time(timestamp({selector})[{window}:1s]))");
+        let Ok(series) = self.query(agent, &query, body) else {
+            return HashMap::new();
+        };
+        series
+            .into_iter()
+            .filter(|s| s.value.is_finite() && s.value > 0.0)
+            .filter_map(|s| {
+                let instance = s.labels.instance?.0;
+                Some((instance, Timestamp::from_unix_seconds(s.value as i64)))
+            })
+            .collect()
+    }
+
+    /// A refused query, with Prometheus' words about the user's own selector when it is the
+    /// selector that is wrong: asked alone, its error's positions are the selector's, not those
+    /// of the query built around it.
+    fn in_the_users_words(&self, agent: &ureq::Agent, e: SourceError) -> SourceError {
+        if e.kind() != SourceErrorKind::Refused {
+            return e;
+        }
+        let body = Body::default();
+        match self.query(agent, &self.selector, &body) {
+            Err(own) if own.kind() == SourceErrorKind::Refused => own,
+            _ => e,
+        }
     }
 
     /// `<package>_start_time_seconds` by (instance, job), for the selector's instances.
@@ -369,6 +415,41 @@ impl Source for Prometheus {
     fn observe(&self, context: &Context<'_>) -> Result<Vec<Observation>, SourceError> {
         self.observe_within(self.timeout.unwrap_or(context.timeout()))
     }
+}
+
+/// Each instance once: the same instance scraped by several jobs and running one build is one
+/// instance; running different builds, one row per job, named `instance (job)`.
+fn one_per_instance<'s, 'a>(current: &'s [Series<'a>]) -> Vec<(&'s Series<'a>, Option<String>)> {
+    let mut by_instance: HashMap<&str, Vec<&Series<'a>>> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for series in current {
+        let (instance, _) = identity(&series.labels);
+        let seen = by_instance.entry(instance).or_default();
+        if seen.is_empty() {
+            order.push(instance);
+        }
+        seen.push(series);
+    }
+    let build = |s: &Series<'_>| {
+        (
+            s.labels.get(LABEL_REVISION).map(str::to_owned),
+            s.labels.get(LABEL_DIRTY).map(str::to_owned),
+        )
+    };
+    let mut out = Vec::with_capacity(current.len());
+    for instance in order {
+        let series = &by_instance[instance];
+        let first = build(series[0]);
+        if series.iter().all(|s| build(s) == first) {
+            out.push((series[0], None));
+        } else {
+            for s in series {
+                let (_, job) = identity(&s.labels);
+                out.push((*s, Some(format!("{instance} ({job})"))));
+            }
+        }
+    }
+    out
 }
 
 /// Start times by job, then instance: looked up with borrowed names, once per instance of a

@@ -1052,3 +1052,179 @@ fn the_page_shows_the_rounds_counts_and_its_broken_cell() {
         "{shown}"
     );
 }
+
+/// A watcher that runs for weeks does not go dark because one of its repositories moved: the
+/// dashboard starts with a missing clone and a ref not pushed yet, shows each where it is, and
+/// picks both up, without a restart, once they are there. `--service` never opens a repository
+/// it leaves out.
+#[test]
+fn a_broken_service_is_shown_retried_and_picked_up() {
+    let r = repos();
+    let server = StubServer::start(vec![
+        ("/orders", doc(&r.orders[2])),
+        ("/billing", doc(&r.billing[1])),
+    ]);
+    std::fs::write(
+        r.dir.path().join("fleet.toml"),
+        format!(
+            r#"[service.orders]
+repo = "orders"
+ref = "main"
+
+[service.orders.env.production]
+targets = ["{orders}"]
+
+[service.billing]
+repo = "billing"
+ref = "release"
+
+[service.billing.env.production]
+targets = ["{billing}"]
+
+[service.shipping]
+repo = "shipping"
+ref = "main"
+
+[service.shipping.env.production]
+targets = ["{orders}"]
+"#,
+            orders = server.url("/orders"),
+            billing = server.url("/billing"),
+        ),
+    )
+    .unwrap();
+
+    // Left out: never looked at.
+    let out = run(
+        r.dir.path(),
+        &["check", "--fleet", "fleet.toml", "--service", "orders"],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        !text(&out).contains("shipping") && !text(&out).contains("billing"),
+        "{}",
+        text(&out)
+    );
+    // Checked: the others are reported where they are, orders is checked as usual.
+    let out = run(r.dir.path(), &["check", "--fleet", "fleet.toml", "--json"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let doc = json(&out);
+    let broken: Vec<(String, Value)> = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["service"].as_str().unwrap().to_owned(),
+                e["environment"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            ("billing".to_owned(), Value::from("production")),
+            ("shipping".to_owned(), Value::Null)
+        ]
+    );
+    assert_eq!(doc["cells"][0]["service"], "orders");
+    assert_eq!(doc["cells"][0]["summary"]["match"], 1);
+
+    let mut cmd = Command::new(cli());
+    cmd.current_dir(r.dir.path()).args([
+        "dashboard",
+        "--fleet",
+        "fleet.toml",
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "300ms",
+    ]);
+    let dashboard = shipstamp_tests::Service::spawn(cmd);
+    let fleet = |until: &dyn Fn(&Value) -> bool| -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let res = shipstamp_tests::request(dashboard.addr, "GET", "/api/fleet.json")
+                .expect("the dashboard answers");
+            if res.status == 200 {
+                let doc: Value = serde_json::from_slice(&res.body).unwrap();
+                if until(&doc) {
+                    return doc;
+                }
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{}",
+                res.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let first = fleet(&|d| d["broken"].as_array().is_some_and(|b| b.len() == 2));
+    assert_eq!(first["cells"].as_array().unwrap().len(), 1, "{first}");
+    assert!(
+        first["broken"][1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("service.shipping.repo")),
+        "{first}"
+    );
+
+    // The clone appears, the ref is pushed: both are checked from the next round on.
+    let shipping = r.dir.path().join("shipping");
+    std::fs::create_dir(&shipping).unwrap();
+    let status = shipstamp_tests::git(&shipping)
+        .args(["init", "-q"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    TempRepo::at(&shipping).commit_all("s1");
+    TempRepo::at(r.dir.path().join("billing")).git(&["branch", "release", &r.billing[1]]);
+    let healed = fleet(&|d| d["broken"].as_array().is_some_and(|b| b.is_empty()));
+    let services: Vec<&str> = healed["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["orders", "billing", "shipping"], "{healed}");
+    drop(dashboard);
+}
+
+/// A 10 MB line in a targets file is refused with its line number (exit 64), not shown.
+#[test]
+fn a_line_longer_than_any_target_is_refused_with_its_number() {
+    let r = repos();
+    let list = r.dir.path().join("targets.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "http://127.0.0.1:9/v\nhttp://127.0.0.1:9/{}\n",
+            "x".repeat(10 << 20)
+        ),
+    )
+    .unwrap();
+    let out = run(
+        r.dir.path(),
+        &[
+            "check",
+            "--ref",
+            "main",
+            "--repo",
+            "orders",
+            "--targets",
+            "targets.txt",
+        ],
+    );
+    assert_eq!(
+        code(&out),
+        64,
+        "{}",
+        &text(&out)[..200.min(text(&out).len())]
+    );
+    assert!(
+        text(&out).contains("targets.txt:2:"),
+        "{}",
+        &text(&out)[..200]
+    );
+    assert!(text(&out).len() < 1000, "the line is not echoed");
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::probe::Http;
 use crate::repo::{Commit, Lookup, Relation, Repo, RepoError, RepoState};
 use crate::report::{Observation, Options, TargetReport};
-use crate::source::{Context, Source, SourceError, Targets};
+use crate::source::{Context, Source, SourceError};
 use crate::target::Target;
 use crate::threads::{Limiter, join, map_in_parallel, map_on_threads};
 use crate::verdict::{self, Standing};
@@ -143,15 +143,6 @@ impl Checker {
                     .collect();
                 handles.into_iter().map(join).collect()
             }),
-        }
-    }
-
-    /// [`Checker::observe`] of a list of targets, as a [`Source`].
-    pub fn observe_targets(&self, targets: &[Target]) -> Vec<Observation> {
-        let source = Targets(targets.to_vec());
-        match self.observe(&[&source]).pop() {
-            Some(Ok(observations)) => observations,
-            _ => Vec::new(),
         }
     }
 

@@ -264,6 +264,42 @@ mod tests {
     }
 
     #[test]
+    fn rows_have_a_commit_column_and_only_the_notes_that_hold() {
+        let commit = "8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f";
+        let mut dirty = TargetReport::new("http://a", Status::Dirty);
+        dirty.commit = Some(commit.into());
+        dirty.reason = Some(Reason::new(
+            ReasonKind::Dirty,
+            "built from uncommitted changes on top of 8d1e0a4b5c6d",
+        ));
+        assert_eq!(
+            detail(&dirty, "main").to_string(),
+            "8d1e0a4  built from uncommitted changes on top of 8d1e0a4b5c6d (--allow-dirty to \
+             judge it by its commit)"
+        );
+        // A commit the repository lacks cannot be placed before or after the ref: no
+        // "never restarted?" for it, though its process started before the ref's commit.
+        let mut unknown = TargetReport::new("http://a", Status::UnknownCommit);
+        unknown.commit = Some(commit.into());
+        unknown.started_before_ref = true;
+        unknown.started_at = "2026-11-22T10:05:00Z".parse().ok();
+        unknown.reason = Some(Reason::new(ReasonKind::NotInRepository, "not here"));
+        let said = detail(&unknown, "main").to_string();
+        assert_eq!(said, "8d1e0a4  not here");
+        let mut behind = TargetReport::new("http://a", Status::Behind);
+        behind.commit = Some(commit.into());
+        behind.behind = Some(2);
+        behind.started_before_ref = true;
+        behind.started_at = "2026-11-22T10:05:00Z".parse().ok();
+        assert!(
+            detail(&behind, "main")
+                .to_string()
+                .contains("(never restarted?)"),
+            "behind keeps it"
+        );
+    }
+
+    #[test]
     fn drift_sorts_first_and_matches_last() {
         let mut order = [
             Status::Match,

@@ -209,13 +209,14 @@ impl Prometheus {
         // The builds seen within the window by instances that report none now: a plain series
         // selector takes a range directly, an expression through a subquery.
         let gone_query = match parts {
+            // (`unless` first: the grouping then sees the few that stopped, not the fleet.)
             Some(_) => format!(
-                "group by ({labels}) (last_over_time({s}[{window}])) unless on(instance, job) {s}"
+                "group by ({labels}) (last_over_time({s}[{window}]) unless on(instance, job) {s})"
             ),
             // Every 5 s: the default step (the evaluation interval, often a minute) misses an
             // instance that reported for less than a step.
             None => format!(
-                "group by ({labels}) (last_over_time(({s})[{window}:5s])) unless on(instance, job) ({s})"
+                "group by ({labels}) (last_over_time(({s})[{window}:5s]) unless on(instance, job) ({s}))"
             ),
         };
         // `orders_build_info{env="prod"}`: the start times are `orders_start_time_seconds`

@@ -124,6 +124,12 @@ impl Expected {
     }
 }
 
+impl From<&Expected> for Expected {
+    fn from(expected: &Expected) -> Expected {
+        expected.clone()
+    }
+}
+
 impl From<&Commit> for Expected {
     fn from(commit: &Commit) -> Expected {
         Expected::Ref(commit.clone())

@@ -4,12 +4,16 @@
 use std::collections::HashMap;
 
 use crate::probe::Http;
-use crate::repo::{Commit, Lookup, Relation, Repo, RepoError, RepoState};
-use crate::report::{Observation, Options, TargetReport};
+use crate::repo::{Commit, Containment, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::report::{Expected, Observation, Options, TargetReport};
 use crate::source::{Context, Source, SourceError};
 use crate::target::Target;
 use crate::threads::{Limiter, join, map_in_parallel, map_on_threads};
-use crate::verdict::{self, Standing};
+use crate::verdict::{self, Answer, Standing};
+
+/// git processes run at once for one round's questions: a fleet in the middle of rollouts runs
+/// tens of builds.
+const GIT_AT_ONCE: usize = 4;
 
 /// Checks every target against `reference` once: [`Checker::check`] with a checker made for
 /// this call. Results come back in the order of `targets`.
@@ -56,6 +60,8 @@ pub struct Checker {
     commits: HashMap<String, Commit>,
     /// (served commit, ref commit) → relation, in a full clone.
     relations: HashMap<(String, String), Relation>,
+    /// (served commit, commit asked about) → where its change is, in a full clone.
+    containments: HashMap<(String, String), Containment>,
     /// What holds only until the repository changes.
     volatile: Volatile,
 }
@@ -69,6 +75,7 @@ struct Volatile {
     not_found: HashMap<String, Lookup>,
     boundary: Vec<String>,
     shallow_relations: HashMap<(String, String), Relation>,
+    shallow_containments: HashMap<(String, String), Containment>,
 }
 
 impl Checker {
@@ -84,6 +91,7 @@ impl Checker {
             found: HashMap::new(),
             commits: HashMap::new(),
             relations: HashMap::new(),
+            containments: HashMap::new(),
             volatile: Volatile::default(),
         }
     }
@@ -116,12 +124,12 @@ impl Checker {
     pub fn check(
         &mut self,
         targets: &[Target],
-        reference: &Commit,
+        expected: impl Into<Expected>,
     ) -> Result<Vec<TargetReport>, RepoError> {
         let limiter = Limiter::new(self.options.concurrency);
         let context = Context::new(&self.options, &limiter, &self.http);
         let observations = context.observe_targets(targets);
-        self.judge(&observations, reference)
+        self.judge(&observations, expected)
     }
 
     /// Observes every source, side by side, within one limit of [`Options::concurrency`]
@@ -149,18 +157,22 @@ impl Checker {
     /// Holds what instances were observed to run against `reference`: one report per
     /// observation, in order. Git is asked once per distinct commit served, and only what it
     /// has not answered before.
+    ///
+    /// `expected` is a ref's commit (`&reference`: `match`, `behind`, …) or
+    /// [`Expected::Contains`] (`includes`, `lacks`).
     pub fn judge(
         &mut self,
         observations: &[Observation],
-        reference: &Commit,
+        expected: impl Into<Expected>,
     ) -> Result<Vec<TargetReport>, RepoError> {
+        let expected = expected.into();
         let mut ids: Vec<&str> = observations
             .iter()
             .filter_map(|o| o.outcome.as_ref().ok().map(|s| s.commit.as_str()))
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let standings = self.standings(&ids, &reference.id)?;
+        let standings = self.standings(&ids, &expected)?;
         let allow_dirty = self.options.allow_dirty;
         Ok(map_in_parallel(observations, |o| {
             let standing = o
@@ -168,16 +180,16 @@ impl Checker {
                 .as_ref()
                 .ok()
                 .and_then(|s| standings.get(s.commit.as_str()));
-            verdict::judge(o, standing, reference, allow_dirty)
+            verdict::judge(o, standing, &expected, allow_dirty)
         }))
     }
 
-    /// Where each served id stands against `reference`, asking git only what it has not
+    /// Where each served id stands against what is expected, asking git only what it has not
     /// answered before.
     fn standings<'a>(
         &mut self,
         ids: &[&'a str],
-        reference: &str,
+        expected: &Expected,
     ) -> Result<HashMap<&'a str, Standing>, RepoError> {
         let state = self.repo.state();
         if self.volatile.state != Some(state) {
@@ -213,13 +225,27 @@ impl Checker {
         full.sort_unstable();
         full.dedup();
         self.learn_facts(&full)?;
-        self.learn_relations(&full, reference)?;
+        match expected {
+            Expected::Ref(reference) => self.learn_relations(&full, &reference.id)?,
+            Expected::Contains(named) => self.learn_containments(&full, named)?,
+        }
         let mut standings = HashMap::with_capacity(ids.len());
         let shallow = !self.volatile.boundary.is_empty();
         for id in ids {
             let standing = match self.found.get(*id).cloned() {
                 Some(full) => Standing::Found {
-                    relation: self.relation(&full, reference)?,
+                    answer: match expected {
+                        Expected::Ref(reference) => {
+                            Answer::Relation(self.relation(&full, &reference.id)?)
+                        }
+                        Expected::Contains(named) => Answer::Containment {
+                            each: named
+                                .iter()
+                                .map(|n| self.containment(&full, &n.id))
+                                .collect::<Result<_, _>>()?,
+                            shallow,
+                        },
+                    },
                     commit: self.commit(&full),
                 },
                 None => Standing::NotFound {
@@ -237,10 +263,51 @@ impl Checker {
         Ok(standings)
     }
 
+    /// Makes sure where each named commit's change is, seen from each of `served`, is known:
+    /// for several (served, named) pairs at once, once each (kept across rounds).
+    fn learn_containments(&mut self, served: &[String], named: &[Commit]) -> Result<(), RepoError> {
+        let missing: Vec<(String, String)> = served
+            .iter()
+            .flat_map(|s| named.iter().map(move |n| (s.clone(), n.id.clone())))
+            .filter(|key| !self.known_containments().contains_key(key))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let repo = &self.repo;
+        let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |(s, n)| {
+            repo.containment(s, n)
+        });
+        for (key, containment) in missing.into_iter().zip(found) {
+            self.known_containments().insert(key, containment?);
+        }
+        Ok(())
+    }
+
+    /// Where `named`'s change is, seen from `served`, from the cache or git.
+    fn containment(&mut self, served: &str, named: &str) -> Result<Containment, RepoError> {
+        let key = (served.to_owned(), named.to_owned());
+        if let Some(c) = self.known_containments().get(&key) {
+            return Ok(c.clone());
+        }
+        let containment = self.repo.containment(served, named)?;
+        self.known_containments().insert(key, containment.clone());
+        Ok(containment)
+    }
+
+    /// The containments already found: for good in a full clone; in a shallow one, until the
+    /// repository changes.
+    fn known_containments(&mut self) -> &mut HashMap<(String, String), Containment> {
+        if self.volatile.boundary.is_empty() {
+            &mut self.containments
+        } else {
+            &mut self.volatile.shallow_containments
+        }
+    }
+
     /// Makes sure how each of `served` relates to `reference` is known, asking git for several
     /// at once: a fleet in the middle of rollouts runs tens of builds, one git process each.
     fn learn_relations(&mut self, served: &[String], reference: &str) -> Result<(), RepoError> {
-        const GIT_AT_ONCE: usize = 4;
         let missing: Vec<&String> = served
             .iter()
             .filter(|id| {

@@ -41,6 +41,10 @@ pub enum ReasonKind {
     HistoryCut,
     /// Built from uncommitted changes.
     Dirty,
+    /// What a build contains of the commits asked about, and how it was found.
+    Contains,
+    /// A commit asked about that a build lacks, and where the build stands.
+    Lacks,
     /// What a source says about an instance it cannot vouch for (Prometheus: its scrape fails,
     /// it stopped reporting).
     Source,

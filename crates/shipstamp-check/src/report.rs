@@ -8,6 +8,7 @@ use shipstamp::Timestamp;
 
 use crate::process::ProcessFacts;
 use crate::reason::Reason;
+use crate::repo::Commit;
 use crate::served::{Served, ServedShape};
 
 /// A target's status against the ref.
@@ -36,6 +37,11 @@ pub enum Status {
     /// A process without a stamp that started after the ref's commit was made: that proves
     /// nothing about what it runs.
     Unstamped,
+    /// It runs a build that contains every commit asked about ([`Expected::Contains`]): by
+    /// ancestry, or the same change (a cherry-pick, a squash merge).
+    Includes,
+    /// It runs a build that lacks one of the commits asked about: drift.
+    Lacks,
 }
 
 impl Status {
@@ -52,14 +58,26 @@ impl Status {
             Status::InvalidResponse => "invalid-response",
             Status::Stale => "stale",
             Status::Unstamped => "unstamped",
+            Status::Includes => "includes",
+            Status::Lacks => "lacks",
         }
+    }
+
+    /// Whether this is what was asked for: `match` the ref, or `includes` the commits.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Status::Match | Status::Includes)
     }
 
     /// Drift: the target runs something other than the ref.
     pub fn is_drift(self) -> bool {
         matches!(
             self,
-            Status::Behind | Status::Ahead | Status::Diverged | Status::Dirty | Status::Stale
+            Status::Behind
+                | Status::Ahead
+                | Status::Diverged
+                | Status::Dirty
+                | Status::Stale
+                | Status::Lacks
         )
     }
 
@@ -74,6 +92,65 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What targets should run: the ref's commit exactly (a deploy gate), or any build that
+/// contains some commits (an incident: "is the fix running?").
+///
+/// ```
+/// use shipstamp_check::{Commit, Expected};
+///
+/// let fix = Commit::new("64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+/// let question = Expected::Contains(vec![fix]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expected {
+    /// Exactly this commit: `match`, or `behind`, `ahead`, `diverged`.
+    Ref(Commit),
+    /// Any build that contains every one of these commits (or the same changes): `includes` or
+    /// `lacks`.
+    Contains(Vec<Commit>),
+}
+
+impl Expected {
+    /// When the newest commit asked about was made: a process that started before it cannot
+    /// be running it.
+    pub fn newest_time(&self) -> Option<shipstamp::Timestamp> {
+        match self {
+            Expected::Ref(c) => c.time,
+            Expected::Contains(commits) => commits.iter().filter_map(|c| c.time).max(),
+        }
+    }
+}
+
+impl From<&Expected> for Expected {
+    fn from(expected: &Expected) -> Expected {
+        expected.clone()
+    }
+}
+
+impl From<&Commit> for Expected {
+    fn from(commit: &Commit) -> Expected {
+        Expected::Ref(commit.clone())
+    }
+}
+
+impl From<Commit> for Expected {
+    fn from(commit: Commit) -> Expected {
+        Expected::Ref(commit)
+    }
+}
+
+/// A commit asked about with [`Expected::Contains`] that a target's build contains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Included {
+    /// The commit asked about (full id).
+    pub commit: String,
+    /// The commit of the served history that carries the same change, when it is not the
+    /// commit itself (a cherry-pick, a squash merge).
+    pub carrier: Option<String>,
 }
 
 /// Why nothing can be said about what an instance runs, or only what its start time says: the
@@ -249,13 +326,18 @@ pub struct TargetReport {
     pub built_at: Option<Timestamp>,
     /// When the serving process started, when served.
     pub started_at: Option<Timestamp>,
-    /// Whether the serving process started before the ref's commit was made: the classic
-    /// "deployed but never restarted" signal.
+    /// Whether the serving process started before the ref's commit was made (with
+    /// [`Expected::Contains`], the newest commit asked about): the classic "deployed but never
+    /// restarted" signal.
     pub started_before_ref: bool,
     /// Whether the serving process's executable was replaced on disk (a restart is pending).
     pub exe_replaced: Option<bool>,
     /// What Linux tells about the process, for a `pid:` or `pidfile:` target.
     pub process: Option<ProcessFacts>,
+    /// With [`Expected::Contains`]: the commits asked about that the build contains.
+    pub includes: Vec<Included>,
+    /// With [`Expected::Contains`]: the commits asked about that the build lacks.
+    pub lacks: Vec<String>,
 }
 
 impl TargetReport {
@@ -289,6 +371,8 @@ impl TargetReport {
             started_before_ref: false,
             exe_replaced: None,
             process: None,
+            includes: Vec::new(),
+            lacks: Vec::new(),
         }
     }
 

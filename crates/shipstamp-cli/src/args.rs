@@ -37,8 +37,18 @@ pub(crate) struct CheckFlags {
     pub(crate) targets: Option<PathBuf>,
     /// The git ref the targets should run: a branch, tag, HEAD, origin/main, a full or short
     /// commit id.
-    #[arg(long = "ref", value_name = "REF", required_unless_present = "fleet")]
+    #[arg(
+        long = "ref",
+        value_name = "REF",
+        required_unless_present_any = ["fleet", "contains"],
+        conflicts_with = "contains"
+    )]
     pub(crate) reference: Option<String>,
+    /// Instead of --ref: the builds must contain this commit (a full or short id, a tag, a
+    /// branch; resolved once), by ancestry or as the same change (a cherry-pick, a squash
+    /// merge named by its last commit): includes or lacks per target. Repeatable: all of them.
+    #[arg(long, value_name = "COMMIT")]
+    pub(crate) contains: Vec<String>,
     /// The repository in which to resolve REF and the served commits [default: .]
     #[arg(long, value_name = "DIR")]
     pub(crate) repo: Option<PathBuf>,
@@ -85,6 +95,17 @@ pub(crate) struct CheckFlags {
 pub(crate) struct Plan {
     pub(crate) fleet: Fleet,
     pub(crate) options: Options,
+    pub(crate) question: Question,
+}
+
+/// What the targets are asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Question {
+    /// Does each run its environment's ref?
+    Refs,
+    /// Does each run a build that contains these commits (as given, resolved in each
+    /// service's repository)?
+    Contains(Vec<String>),
 }
 
 impl CheckFlags {
@@ -134,7 +155,16 @@ impl CheckFlags {
                 }
             }));
         }
-        Ok(Plan { fleet, options })
+        let question = if self.contains.is_empty() {
+            Question::Refs
+        } else {
+            Question::Contains(self.contains.clone())
+        };
+        Ok(Plan {
+            fleet,
+            options,
+            question,
+        })
     }
 
     /// The command line's one repository, ref and targets, as a fleet of one unnamed service in

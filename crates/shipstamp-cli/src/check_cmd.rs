@@ -3,9 +3,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use shipstamp_check::TargetReport;
+use shipstamp_check::{Commit, Expected, TargetReport};
 
-use crate::args::CheckFlags;
+use crate::args::{CheckFlags, Question};
 use crate::error::CliError;
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
 use crate::present::{detail, display_name, label, paint, short};
@@ -36,7 +36,8 @@ pub(crate) struct CheckArgs {
 pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError> {
     let plan = args.flags.plan("check")?;
     let fleet_mode = args.flags.fleet.is_some();
-    let mut rounds = Rounds::new(plan.fleet, &plan.options);
+    let contains_mode = matches!(plan.question, Question::Contains(_));
+    let mut rounds = Rounds::new(plan.fleet, &plan.options, &plan.question);
     if let Some(why) = rounds.resolve_all().filter(|_| !fleet_mode) {
         return Err(CliError::undecided(why));
     }
@@ -75,8 +76,9 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
                 _ => "the fleet".into(),
             };
             let left = wait.saturating_sub(started.elapsed()).as_secs();
+            let verb = if contains_mode { "include it" } else { "match" };
             eprint!(
-                "\rwaiting for {what}: {}/{} match, {left}s left   ",
+                "\rwaiting for {what}: {}/{} {verb}, {left}s left   ",
                 summary.total.matching, summary.total.targets
             );
         }
@@ -103,7 +105,15 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
         let doc = CheckDoc {
             schema: CHECK_SCHEMA,
             reference: match (&cells[..], fleet_mode) {
-                ([cell], false) => Some(RefDoc::new(&cell.ref_name, &cell.reference)),
+                ([cell], false) => cell
+                    .reference()
+                    .map(|commit| RefDoc::new(&cell.ref_name, commit)),
+                _ => None,
+            },
+            contains: match (&cells[..], fleet_mode) {
+                ([cell], false) => cell
+                    .contains()
+                    .map(|commits| RefDoc::each(&cell.ref_name, commits)),
                 _ => None,
             },
             cells: cells
@@ -194,12 +204,7 @@ fn write_text(
         .max()
         .unwrap_or(0);
     for ((cell, names), cell_summary) in cells.iter().zip(&names).zip(&summary.cells) {
-        let reference = &cell.reference;
-        let time = reference
-            .time
-            .map(|t| format!(" ({t})"))
-            .unwrap_or_default();
-        let ref_line = format!("{} = {}{time}", cell.ref_name, short(&reference.id));
+        let ref_line = asked(cell);
         if fleet_mode {
             writeln!(
                 out,
@@ -241,6 +246,10 @@ fn write_text(
         [cell] if !fleet_mode => cell.ref_name.as_str(),
         _ => "its ref",
     };
+    let matches = match cells.first().map(|c| &c.expected) {
+        Some(Expected::Contains(_)) => "includes",
+        _ => "matches",
+    };
     if let Some(w) = waited {
         if w.stopped_early {
             writeln!(
@@ -264,13 +273,45 @@ fn write_text(
         } else {
             writeln!(
                 out,
-                "time is up after {:.0}s, {}: not every target matches {ref_name}",
+                "time is up after {:.0}s, {}: not every target {matches} {ref_name}",
                 w.seconds,
                 plural(w.rounds, "poll", "polls")
             )?;
         }
     }
     Ok(())
+}
+
+/// What a cell was asked, as its header says it: `main = 3f9c2e1 (2026-11-22T09:58:11Z)`, or
+/// `contains 64b8e19 "Fix double emit" (2026-11-20T09:12:44Z)`.
+fn asked(cell: &Cell) -> String {
+    let time = |c: &Commit| c.time.map(|t| format!(" ({t})")).unwrap_or_default();
+    match &cell.expected {
+        Expected::Contains(commits) => {
+            let each: Vec<String> = commits
+                .iter()
+                .map(|c| {
+                    let subject = c
+                        .subject
+                        .as_ref()
+                        .map(|s| format!(" {s:?}"))
+                        .unwrap_or_default();
+                    format!("{}{subject}{}", short(&c.id), time(c))
+                })
+                .collect();
+            format!("contains {}", each.join(", "))
+        }
+        expected => {
+            let commit = match expected {
+                Expected::Ref(commit) => Some(commit),
+                _ => None,
+            };
+            match commit {
+                Some(c) => format!("{} = {}{}", cell.ref_name, short(&c.id), time(c)),
+                None => cell.ref_name.clone(),
+            }
+        }
+    }
 }
 
 /// One target's line: its label, its name padded to `width`, and what explains its status.
@@ -321,7 +362,7 @@ mod tests {
     use std::sync::Arc;
 
     use proptest::prelude::*;
-    use shipstamp_check::{Commit, Reason, ReasonKind, Status};
+    use shipstamp_check::{Reason, ReasonKind, Status};
 
     use super::*;
 
@@ -384,7 +425,7 @@ mod tests {
                     service: fleet_mode.then(|| "orders".into()),
                     env: fleet_mode.then(|| "production".into()),
                     ref_name: "main".into(),
-                    reference: Commit::new("3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
+                    expected: Expected::Ref(Commit::new("3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5")),
                     reports: Arc::new(reports.clone()),
                 }],
                 broken: Vec::new(),

@@ -22,6 +22,9 @@ pub(crate) struct CheckDoc<Targets> {
     /// The ref, when there is one: `null` with `--fleet` (each cell has its own).
     #[serde(rename = "ref")]
     pub(crate) reference: Option<RefDoc>,
+    /// With `--contains`, the commits asked about (`ref` is then `null`); `null` otherwise, and
+    /// with `--fleet` (each cell has its own).
+    pub(crate) contains: Option<Vec<RefDoc>>,
     /// One summary per (service, environment).
     pub(crate) cells: Vec<CellDoc>,
     /// [`TargetDoc`]s: a `Vec`, or made one at a time as they are written (100,000 of them
@@ -72,6 +75,15 @@ impl RefDoc {
             subject: commit.subject.clone(),
         }
     }
+
+    /// Each commit asked about with `--contains`, named as given (`names`: `a, b`).
+    pub(crate) fn each(names: &str, commits: &[Commit]) -> Vec<RefDoc> {
+        names
+            .split(", ")
+            .zip(commits)
+            .map(|(name, commit)| RefDoc::new(name, commit))
+            .collect()
+    }
 }
 
 /// One (service, environment) of a fleet: what runs there against its ref.
@@ -81,8 +93,12 @@ pub(crate) struct CellDoc {
     pub(crate) service: Option<String>,
     /// `null` for the command line's one environment.
     pub(crate) environment: Option<String>,
+    /// The ref; `null` with `--contains`.
     #[serde(rename = "ref")]
-    pub(crate) reference: RefDoc,
+    pub(crate) reference: Option<RefDoc>,
+    /// With `--contains`, the commits asked about, as this service's repository resolves them;
+    /// else `null`.
+    pub(crate) contains: Option<Vec<RefDoc>>,
     pub(crate) summary: SummaryDoc,
     /// The worst status in the cell (drift before undecided before match), for its colour.
     pub(crate) status: &'static str,
@@ -142,9 +158,14 @@ impl CellDoc {
         CellDoc {
             service: cell.service.clone(),
             environment: cell.env.clone(),
-            reference: RefDoc::new(&cell.ref_name, &cell.reference),
+            reference: cell
+                .reference()
+                .map(|commit| RefDoc::new(&cell.ref_name, commit)),
+            contains: cell
+                .contains()
+                .map(|commits| RefDoc::each(&cell.ref_name, commits)),
             status: summary.counts.worst().as_str(),
-            text: summary.text(),
+            text: summary.text(cell.contains().is_some()),
             summary: SummaryDoc::new(&summary.counts, summary.counts.exit_code()),
             labels: summary.labels.clone(),
             builds: summary
@@ -199,6 +220,21 @@ pub(crate) struct TargetDoc {
     pub(crate) exe_replaced: Option<bool>,
     /// For a `pid:` or `pidfile:` target: what Linux tells about the process.
     pub(crate) process: Option<ProcessDocFacts>,
+    /// With `--contains`: the commits asked about that the build contains, and the commit
+    /// that carries each when it is not the commit itself (`as`); `[]` otherwise.
+    pub(crate) includes: Vec<IncludedDoc>,
+    /// With `--contains`: the commits asked about that the build lacks; `[]` otherwise.
+    pub(crate) lacks: Vec<String>,
+}
+
+/// A commit asked about with `--contains` that a build contains.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct IncludedDoc {
+    pub(crate) commit: String,
+    /// The commit of the served history with the same change (a cherry-pick, a squash merge);
+    /// `null` when it is the commit itself, or one of its descendants.
+    #[serde(rename = "as")]
+    pub(crate) carrier: Option<String>,
 }
 
 /// A process as Linux describes it.
@@ -265,6 +301,15 @@ impl TargetDoc {
             started_before_ref: r.started_before_ref,
             exe_replaced: r.exe_replaced,
             process: r.process.as_ref().map(ProcessDocFacts::new),
+            includes: r
+                .includes
+                .iter()
+                .map(|i| IncludedDoc {
+                    commit: i.commit.clone(),
+                    carrier: i.carrier.clone(),
+                })
+                .collect(),
+            lacks: r.lacks.clone(),
         }
     }
 }
@@ -340,7 +385,8 @@ pub(crate) mod golden {
         CellDoc {
             service: Some("orders".into()),
             environment: Some("production".into()),
-            reference: reference(),
+            reference: Some(reference()),
+            contains: None,
             summary: SummaryDoc {
                 targets: 10,
                 matching: 7,
@@ -396,6 +442,41 @@ pub(crate) mod golden {
             started_before_ref: false,
             exe_replaced: Some(false),
             process: None,
+            includes: Vec::new(),
+            lacks: Vec::new(),
+        }
+    }
+
+    /// A target asked `--contains` about two commits: one it has as a cherry-pick, one it
+    /// lacks.
+    pub(crate) fn contains_target() -> TargetDoc {
+        TargetDoc {
+            url: "http://10.0.0.21:3000/version".into(),
+            name: Some("release-1".into()),
+            service: None,
+            environment: None,
+            status: "lacks",
+            reason: Some("includes 64b8e19 as 7a7a7a7 (the same change, cherry-picked or squashed); lacks 9c1d2e3 \"Cap discounts at 50\" (committed 2026-11-23T14:43:27Z); runs 2b2b2b2, which does not have it".into()),
+            commit: Some("2b2b2b2a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+            commit_subject: Some("Release 1.4.3".into()),
+            commit_time: Some(time("2026-11-23T12:00:00Z")),
+            shape: Some("shipstamp"),
+            package: Some("orders-api".into()),
+            version: Some("1.4.3".into()),
+            dirty: Some(false),
+            behind: None,
+            ahead: None,
+            merge_base: None,
+            built_at: Some(time("2026-11-23T12:01:00Z")),
+            started_at: Some(time("2026-11-23T12:05:00Z")),
+            started_before_ref: true,
+            exe_replaced: Some(false),
+            process: None,
+            includes: vec![IncludedDoc {
+                commit: "64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+                carrier: Some("7a7a7a7aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()),
+            }],
+            lacks: vec!["9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()],
         }
     }
 
@@ -434,6 +515,8 @@ pub(crate) mod golden {
                     first: vec!["worker.py".into(), "rules/discounts.py".into(), "settings.toml".into()],
                 }),
             }),
+            includes: Vec::new(),
+            lacks: Vec::new(),
         }
     }
 
@@ -473,11 +556,15 @@ pub(crate) mod golden {
         }
     }
 
-    /// The documentation shows the documents with the golden files' fields.
-    pub(crate) fn assert_documented(doc: &str, golden: &str) {
+    /// The documentation shows the documents with the golden files' fields: its `nth` JSON
+    /// example (from 0) has the golden file's.
+    pub(crate) fn assert_documented(doc: &str, golden: &str, nth: usize) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let text = std::fs::read_to_string(root.join("docs").join(doc)).expect("doc");
-        let start = text.find("```json\n").expect("a json block") + "```json\n".len();
+        let mut start = 0;
+        for _ in 0..=nth {
+            start += text[start..].find("```json\n").expect("a json block") + "```json\n".len();
+        }
         let end = start + text[start..].find("```").expect("end of block");
         let shown: serde_json::Value =
             serde_json::from_str(&text[start..end].replace('…', "")).expect("the example is JSON");
@@ -502,8 +589,9 @@ pub(crate) mod golden {
 
     #[test]
     fn documented_as_written() {
-        assert_documented("check-json.md", "check.json");
-        assert_documented("dashboard-api.md", "dashboard.json");
+        assert_documented("check-json.md", "check.json", 0);
+        assert_documented("check-json.md", "check-contains.json", 1);
+        assert_documented("dashboard-api.md", "dashboard.json", 0);
     }
 
     #[test]
@@ -511,6 +599,7 @@ pub(crate) mod golden {
         let doc = CheckDoc {
             schema: CHECK_SCHEMA,
             reference: Some(reference()),
+            contains: None,
             cells: vec![cell()],
             targets: vec![target(), process_target()],
             wait: Some(WaitDoc {
@@ -528,6 +617,60 @@ pub(crate) mod golden {
             exit_code: 1,
         };
         assert_golden("check.json", &doc);
+    }
+
+    /// `check --contains 64b8e19 --contains 9c1d2e3 --json`.
+    #[test]
+    fn check_contains_document() {
+        let asked = vec![
+            RefDoc {
+                name: "64b8e19".into(),
+                commit: "64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+                commit_time: Some(time("2026-11-20T09:12:44Z")),
+                subject: Some("Fix double emit".into()),
+            },
+            RefDoc {
+                name: "9c1d2e3".into(),
+                commit: "9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+                commit_time: Some(time("2026-11-23T14:43:27Z")),
+                subject: Some("Cap discounts at 50".into()),
+            },
+        ];
+        let mut cell = cell();
+        cell.service = None;
+        cell.environment = None;
+        cell.reference = None;
+        cell.contains = Some(asked.clone());
+        cell.summary = SummaryDoc {
+            targets: 1,
+            matching: 0,
+            drift: 1,
+            undecided: 0,
+            statuses: vec![("lacks", 1)],
+            exit_code: 1,
+        };
+        cell.status = "lacks";
+        cell.labels = vec![("lacks".into(), 1)];
+        cell.builds = vec![BuildDoc {
+            commit: "2b2b2b2a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into(),
+            short: "2b2b2b2".into(),
+            subject: Some("Release 1.4.3".into()),
+            dirty: false,
+            label: "lacks".into(),
+            hosts: 1,
+        }];
+        cell.text = "0/1 include, 1 lacks".into();
+        let doc = CheckDoc {
+            schema: CHECK_SCHEMA,
+            reference: None,
+            contains: Some(asked),
+            cells: vec![cell],
+            targets: vec![contains_target()],
+            wait: None,
+            errors: Vec::new(),
+            exit_code: 1,
+        };
+        assert_golden("check-contains.json", &doc);
     }
 
     #[test]

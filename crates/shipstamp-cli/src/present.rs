@@ -107,7 +107,7 @@ fn each_restart_note(
     if r.started_before_ref
         && !matches!(
             r.status,
-            Status::Match | Status::Stale | Status::UnknownCommit
+            Status::Match | Status::Includes | Status::Stale | Status::UnknownCommit
         )
     {
         if let Some(t) = r.started_at {
@@ -219,6 +219,7 @@ pub(crate) fn rank(status: Status) -> u8 {
         Status::InvalidResponse => 5,
         Status::UnknownCommit => 6,
         Status::Unstamped => 7,
+        Status::Lacks => 2,
         _ => 8,
     }
 }
@@ -226,8 +227,8 @@ pub(crate) fn rank(status: Status) -> u8 {
 /// `text` in the status's colour, for a terminal.
 pub(crate) fn paint(status: Status, text: &str) -> String {
     let code = match status {
-        Status::Match => "32",
-        Status::Behind | Status::Ahead | Status::Stale => "33",
+        Status::Match | Status::Includes => "32",
+        Status::Behind | Status::Ahead | Status::Stale | Status::Lacks => "33",
         _ => "31",
     };
     format!("\x1b[{code}m{text}\x1b[0m")

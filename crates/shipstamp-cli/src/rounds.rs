@@ -10,8 +10,9 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipstamp_check::{Checker, Commit, Options, Repo, Source, TargetReport};
+use shipstamp_check::{Checker, Commit, Expected, Options, Repo, Source, TargetReport};
 
+use crate::args::Question;
 use crate::error::repo_message;
 use crate::fleet::{Env, Fleet};
 use crate::present::short;
@@ -23,8 +24,10 @@ use crate::summary::RoundSummary;
 pub(crate) struct Cell {
     pub(crate) service: Option<String>,
     pub(crate) env: Option<String>,
+    /// What was asked, as given: the ref's name, or the commits' (`64b8e19, v1.4.3`).
     pub(crate) ref_name: String,
-    pub(crate) reference: Commit,
+    /// What the targets should run: the ref's commit, or builds that contain these.
+    pub(crate) expected: Expected,
     /// Shared with the rounds' memory of the last complete round: not copied.
     pub(crate) reports: Arc<Vec<TargetReport>>,
 }
@@ -36,6 +39,24 @@ pub(crate) struct Broken {
     /// `None` when the whole service is broken (its repository).
     pub(crate) env: Option<String>,
     pub(crate) message: String,
+}
+
+impl Cell {
+    /// The ref's commit, when the question is a ref.
+    pub(crate) fn reference(&self) -> Option<&Commit> {
+        match &self.expected {
+            Expected::Ref(commit) => Some(commit),
+            _ => None,
+        }
+    }
+
+    /// The commits asked about, with `--contains`.
+    pub(crate) fn contains(&self) -> Option<&[Commit]> {
+        match &self.expected {
+            Expected::Contains(commits) => Some(commits),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Broken {
@@ -83,8 +104,13 @@ struct ServiceRounds {
     /// The checker, or why the repository cannot be opened (tried again every round).
     checker: Result<Checker, String>,
     envs: Vec<Env>,
-    /// What each environment's ref resolved to last, or why it never did.
-    refs: Vec<Result<Commit, String>>,
+    /// What the targets are asked.
+    question: Question,
+    /// With `--contains`, the commits asked about as this repository resolves them (once),
+    /// or why it cannot.
+    named: Option<Result<Vec<Commit>, String>>,
+    /// What each environment's targets should run, as last resolved, or why it never was.
+    refs: Vec<Result<Expected, String>>,
     /// Each environment's last results, and which of them came from which source.
     last: Vec<Option<Last>>,
     /// Refs that failed to resolve again this time (each still compared with its last
@@ -100,7 +126,7 @@ struct Last {
 }
 
 impl Rounds {
-    pub(crate) fn new(fleet: Fleet, options: &Options) -> Rounds {
+    pub(crate) fn new(fleet: Fleet, options: &Options, question: &Question) -> Rounds {
         Rounds {
             services: fleet
                 .services
@@ -111,6 +137,8 @@ impl Rounds {
                     repo_at: s.repo_at,
                     checker: s.repo.map(|repo| Checker::new(repo, options.clone())),
                     options: options.clone(),
+                    question: question.clone(),
+                    named: None,
                     refs: vec![Err(String::new()); s.envs.len()],
                     last: vec![None; s.envs.len()],
                     pending: Vec::new(),
@@ -194,11 +222,33 @@ impl ServiceRounds {
         }
     }
 
-    /// Resolves each environment's ref, keeping the previous commit when it fails.
+    /// Resolves each environment's ref, keeping the previous commit when it fails; with
+    /// `--contains`, the commits asked about, once (again each round until it works: a fetch
+    /// may bring them).
     fn resolve(&mut self) {
         let Ok(checker) = &mut self.checker else {
             return;
         };
+        if let Question::Contains(names) = &self.question {
+            if !matches!(self.named, Some(Ok(_))) {
+                let named: Result<Vec<Commit>, String> = names
+                    .iter()
+                    .map(|name| {
+                        checker.resolve_ref(name).map_err(|e| {
+                            format!(
+                                "the repository does not have {name:?}, asked about with \
+                                 --contains ({})",
+                                repo_message(&e, None)
+                            )
+                        })
+                    })
+                    .collect();
+                let expected = named.clone().map(Expected::Contains);
+                self.refs = vec![expected; self.envs.len()];
+                self.named = Some(named);
+            }
+            return;
+        }
         let mut resolved: Vec<(String, Result<Commit, String>)> = Vec::new();
         for (i, env) in self.envs.iter().enumerate() {
             // Environments that follow the same ref resolve it once.
@@ -213,13 +263,13 @@ impl ServiceRounds {
                 }
             };
             match (result, &self.refs[i]) {
-                (Ok(commit), _) => self.refs[i] = Ok(commit),
-                (Err(why), Ok(previous)) => {
+                (Ok(commit), _) => self.refs[i] = Ok(Expected::Ref(commit)),
+                (Err(why), Ok(Expected::Ref(previous))) => {
                     // Still compared with the commit it resolved to last; said every round.
                     let still = format!("{why}; still comparing with {}", short(&previous.id));
                     self.pending.push((i, still));
                 }
-                (Err(why), Err(_)) => self.refs[i] = Err(why),
+                (Err(why), _) => self.refs[i] = Err(why),
             }
         }
     }
@@ -329,8 +379,11 @@ impl ServiceRounds {
                 Some(Cell {
                     service: self.name.clone(),
                     env: env.name.clone(),
-                    ref_name: env.reference.clone(),
-                    reference: reference.as_ref().ok()?.clone(),
+                    ref_name: match &self.question {
+                        Question::Refs => env.reference.clone(),
+                        Question::Contains(names) => names.join(", "),
+                    },
+                    expected: reference.as_ref().ok()?.clone(),
                     reports: Arc::clone(&last.as_ref()?.reports),
                 })
             })

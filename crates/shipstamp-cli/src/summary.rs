@@ -30,7 +30,7 @@ impl Counts {
 
     fn add(&mut self, status: Status, n: usize) {
         self.targets += n;
-        if status == Status::Match {
+        if status.is_ok() {
             self.matching += n;
         } else if status.is_drift() {
             self.drift += n;
@@ -140,11 +140,16 @@ impl CellSummary {
         }
     }
 
-    /// `10/10 match`, `7/10 match, 3 behind 2`, `0/4 match, 4 diverged`; `, 2 builds` when
-    /// more than one build runs.
-    pub(crate) fn text(&self) -> String {
-        let mut text = format!("{}/{} match", self.counts.matching, self.counts.targets);
-        for (l, n) in self.labels.iter().filter(|(l, _)| l != "match") {
+    /// `10/10 match`, `7/10 match, 3 behind 2`, `0/4 match, 4 diverged` (with `--contains`,
+    /// `3/4 include, 1 lacks`); `, 2 builds` when more than one build runs.
+    pub(crate) fn text(&self, contains: bool) -> String {
+        let word = if contains { "include" } else { "match" };
+        let mut text = format!("{}/{} {word}", self.counts.matching, self.counts.targets);
+        for (l, n) in self
+            .labels
+            .iter()
+            .filter(|(l, _)| l != "match" && l != "includes")
+        {
             text.push_str(&format!(", {n} {l}"));
         }
         if self.builds.len() > 1 {
@@ -261,7 +266,7 @@ mod tests {
             [3, 2]
         );
         assert_eq!(
-            cell.text(),
+            cell.text(false),
             "3/6 match, 2 behind 2, 1 unreachable, 2 builds"
         );
     }

@@ -3,6 +3,7 @@
 
 mod check;
 mod containers;
+mod contains;
 mod conventions;
 mod dashboard;
 mod dns;

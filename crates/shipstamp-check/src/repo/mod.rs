@@ -386,7 +386,7 @@ impl Repo {
     }
 
     /// The merge base of two commits; `None` for unrelated histories (git exits 1).
-    fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, RepoError> {
+    pub(crate) fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, RepoError> {
         let (found, base) = self.run_status(&["merge-base", "--end-of-options", a, b])?;
         Ok(found.then_some(base))
     }
@@ -521,6 +521,16 @@ impl Repo {
         }
     }
 
+    /// Runs git; its standard output as it is (a diff keeps its trailing newlines).
+    fn run_raw(&self, args: &[&str]) -> Result<String, RepoError> {
+        let out = self.output(args, None)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(failed(args, &out))
+        }
+    }
+
     /// Runs a git command whose exit status 1 is an answer ("no"), not a failure: whether it
     /// said yes, and its trimmed standard output.
     fn run_status(&self, args: &[&str]) -> Result<(bool, String), RepoError> {
@@ -603,6 +613,8 @@ fn is_hex(s: &str) -> bool {
     s.len() >= 4 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+mod changes;
+pub(crate) use changes::{Containment, MAX_SEARCHED};
 mod fetch;
 #[cfg(test)]
 mod tests;

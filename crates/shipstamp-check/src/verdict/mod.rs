@@ -4,18 +4,31 @@
 
 use crate::process::ProcessFacts;
 use crate::reason::{Reason, ReasonKind};
-use crate::repo::{Commit, Cut, Lookup, Relation};
-use crate::report::{Failure, Observation, Status, TargetReport};
+use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
+use crate::report::{Expected, Failure, Included, Observation, Status, TargetReport};
 use crate::served::Served;
 
 /// Where a served commit stands, as the local repository tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Standing {
-    /// The repository has it: its facts, and how it relates to the ref.
-    Found { commit: Commit, relation: Relation },
+    /// The repository has it: its facts, and how it relates to what is expected.
+    Found { commit: Commit, answer: Answer },
     /// The repository does not have it (or not as one commit), and whether it is a shallow
     /// clone (which may have cut it off).
     NotFound { lookup: Lookup, shallow: bool },
+}
+
+/// How a served commit relates to what is expected of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// To the ref's commit ([`Expected::Ref`]).
+    Relation(Relation),
+    /// To each commit asked about ([`Expected::Contains`]), in order; `shallow` when the
+    /// repository is a shallow clone, which may not hold the history that would show it.
+    Containment {
+        each: Vec<Containment>,
+        shallow: bool,
+    },
 }
 
 /// The report for one observation. `standing` is where its served commit stands (`None` when it
@@ -23,13 +36,13 @@ pub(crate) enum Standing {
 pub(crate) fn judge(
     observation: &Observation,
     standing: Option<&Standing>,
-    reference: &Commit,
+    expected: &Expected,
     allow_dirty: bool,
 ) -> TargetReport {
     let (url, name) = (&observation.url, observation.name.as_deref());
     let mut report = match (&observation.outcome, standing) {
         (Ok(served), Some(standing)) => {
-            served_report(url, name, served, standing, reference, allow_dirty)
+            served_report(url, name, served, standing, expected, allow_dirty)
         }
         (Ok(served), None) => {
             // Every served commit is asked about; a caller that skipped one gets no verdict.
@@ -45,7 +58,7 @@ pub(crate) fn judge(
             report
         }
         (Err(failure), _) if failure.status == Status::Unstamped => {
-            unstamped(url, name, observation.process.as_ref(), failure, reference)
+            unstamped(url, name, observation.process.as_ref(), failure, expected)
         }
         (Err(failure), _) => {
             let mut report = TargetReport::named(url, name, failure.status);
@@ -56,14 +69,14 @@ pub(crate) fn judge(
     if let Some(process) = &observation.process {
         report.started_at = report.started_at.or(process.started_at);
         report.exe_replaced = Some(process.exe_replaced);
-        report.started_before_ref = started_before(process.started_at, reference);
+        report.started_before_ref = started_before(process.started_at, expected);
         report.process = Some(process.clone());
     }
     report
 }
 
-fn started_before(started: Option<shipstamp::Timestamp>, reference: &Commit) -> bool {
-    matches!((started, reference.time), (Some(s), Some(r)) if s < r)
+fn started_before(started: Option<shipstamp::Timestamp>, expected: &Expected) -> bool {
+    matches!((started, expected.newest_time()), (Some(s), Some(r)) if s < r)
 }
 
 /// The first 12 digits of a commit id, for reasons.
@@ -77,7 +90,7 @@ fn served_report(
     name: Option<&str>,
     served: &Served,
     standing: &Standing,
-    reference: &Commit,
+    expected: &Expected,
     allow_dirty: bool,
 ) -> TargetReport {
     let mut report = TargetReport::named(url, name, Status::Match);
@@ -88,9 +101,9 @@ fn served_report(
     report.exe_replaced = served.exe_replaced;
     report.package = served.package.clone();
     report.version = served.version.clone();
-    report.started_before_ref = started_before(served.started_at, reference);
-    let (commit, relation) = match standing {
-        Standing::Found { commit, relation } => (commit, relation),
+    report.started_before_ref = started_before(served.started_at, expected);
+    let (commit, answer) = match standing {
+        Standing::Found { commit, answer } => (commit, answer),
         Standing::NotFound { lookup, shallow } => {
             let c = &served.commit;
             report.status = Status::UnknownCommit;
@@ -122,6 +135,22 @@ fn served_report(
     report.commit = Some(commit.id.clone());
     report.commit_subject = commit.subject.clone();
     report.commit_time = commit.time;
+    let relation = match (answer, expected) {
+        (Answer::Relation(relation), _) => relation,
+        (Answer::Containment { each, shallow }, Expected::Contains(named)) => {
+            contains(&mut report, commit, named, each, *shallow);
+            return dirty(report, served, commit, allow_dirty);
+        }
+        // An answer to another question than the one asked: nothing can be said.
+        (Answer::Containment { .. }, _) => {
+            report.status = Status::UnknownCommit;
+            report.reason = Some(Reason::new(
+                ReasonKind::Other,
+                "its commit was not held against the ref",
+            ));
+            return report;
+        }
+    };
     report.status = match relation {
         Relation::Same => Status::Match,
         Relation::Behind(n) => {
@@ -159,6 +188,16 @@ fn served_report(
             status
         }
     };
+    dirty(report, served, commit, allow_dirty)
+}
+
+/// A build from uncommitted changes is `dirty`, whatever its commit says, unless allowed.
+fn dirty(
+    mut report: TargetReport,
+    served: &Served,
+    commit: &Commit,
+    allow_dirty: bool,
+) -> TargetReport {
     if served.dirty == Some(true) && !allow_dirty {
         report.reason = Some(Reason::new(
             ReasonKind::Dirty,
@@ -172,6 +211,102 @@ fn served_report(
     report
 }
 
+/// The first 7 digits of a commit id.
+fn short7(id: &str) -> &str {
+    &id[..id.len().min(7)]
+}
+
+/// `64b8e19 "Fix double emit" (committed 2026-11-20T09:12:44Z)`.
+fn described(commit: &Commit) -> String {
+    let mut text = short7(&commit.id).to_owned();
+    if let Some(subject) = &commit.subject {
+        text.push_str(&format!(" {subject:?}"));
+    }
+    if let Some(time) = commit.time {
+        text.push_str(&format!(" (committed {time})"));
+    }
+    text
+}
+
+/// Whether the build of `served` contains each of `named`, as `each` says: `includes` when it
+/// contains them all, else `lacks`, with which it has (and where from) and which it lacks.
+fn contains(
+    report: &mut TargetReport,
+    served: &Commit,
+    named: &[Commit],
+    each: &[Containment],
+    shallow: bool,
+) {
+    let mut said: Vec<String> = Vec::new();
+    let mut lacking: Vec<String> = Vec::new();
+    let mut capped = false;
+    for (wanted, containment) in named.iter().zip(each) {
+        match containment {
+            Containment::Ancestor => {
+                said.push(format!("includes {}", short7(&wanted.id)));
+                report.includes.push(Included {
+                    commit: wanted.id.clone(),
+                    carrier: None,
+                });
+            }
+            Containment::SameChange { carrier } => {
+                said.push(format!(
+                    "includes {} as {} (the same change, cherry-picked or squashed)",
+                    short7(&wanted.id),
+                    short7(carrier)
+                ));
+                report.includes.push(Included {
+                    commit: wanted.id.clone(),
+                    carrier: Some(carrier.clone()),
+                });
+            }
+            Containment::Missing { before, capped: c } => {
+                capped |= *c;
+                report.lacks.push(wanted.id.clone());
+                let runs = short7(&served.id);
+                lacking.push(match before {
+                    Some(n) => format!(
+                        "lacks {}; runs {runs}, {n} {} before it",
+                        described(wanted),
+                        if *n == 1 { "commit" } else { "commits" }
+                    ),
+                    None => format!(
+                        "lacks {}; runs {runs}, which does not have it",
+                        described(wanted)
+                    ),
+                });
+            }
+        }
+    }
+    if lacking.is_empty() {
+        report.status = Status::Includes;
+        report.reason = Some(Reason::new(ReasonKind::Contains, said.join("; ")));
+        return;
+    }
+    if shallow {
+        // A shallow clone may lack the history that holds it: that is not a finding.
+        report.status = Status::UnknownCommit;
+        report.reason = Some(Reason::new(
+            ReasonKind::HistoryCut,
+            format!(
+                "{}: the local repository is a shallow clone, which may not hold the history \
+                 that has it (git fetch --unshallow)",
+                lacking.join("; ")
+            ),
+        ));
+        return;
+    }
+    let mut message = lacking.join("; ");
+    if capped {
+        message.push_str(&format!(
+            " (the same change was looked for in the {MAX_SEARCHED} newest commits since the \
+             histories parted)"
+        ));
+    }
+    report.status = Status::Lacks;
+    report.reason = Some(Reason::new(ReasonKind::Lacks, message));
+}
+
 /// A process without a stamp, judged by when it started: before the ref's commit was made it
 /// cannot be running it (`stale`); after, nothing can be said (`unstamped`).
 fn unstamped(
@@ -179,10 +314,16 @@ fn unstamped(
     name: Option<&str>,
     process: Option<&ProcessFacts>,
     failure: &Failure,
-    reference: &Commit,
+    expected: &Expected,
 ) -> TargetReport {
     let why = &failure.reason;
     let started = process.and_then(|p| p.started_at);
+    let reference = match expected {
+        Expected::Ref(commit) => commit,
+        Expected::Contains(named) => {
+            return unstamped_contains(url, name, started, why, named);
+        }
+    };
     let short = &reference.id[..reference.id.len().min(7)];
     let (status, message) = match (started, reference.time) {
         (Some(s), Some(r)) if s < r => (
@@ -202,6 +343,53 @@ fn unstamped(
         _ => (
             Status::Unstamped,
             format!("{why}, and when it or the ref's commit started is not known"),
+        ),
+    };
+    let mut report = TargetReport::named(url, name, status);
+    report.reason = Some(Reason::new(ReasonKind::NoStamp, message));
+    report
+}
+
+/// A process without a stamp, asked whether it contains commits: one made after it started
+/// cannot be in it (`lacks`); otherwise nothing can be said (`unstamped`).
+fn unstamped_contains(
+    url: &str,
+    name: Option<&str>,
+    started: Option<shipstamp::Timestamp>,
+    why: &Reason,
+    named: &[Commit],
+) -> TargetReport {
+    let later = named
+        .iter()
+        .find(|c| matches!((started, c.time), (Some(s), Some(t)) if s < t));
+    let (status, message) = match (started, later) {
+        (Some(s), Some(commit)) => {
+            let mut report = TargetReport::named(url, name, Status::Lacks);
+            report.lacks = named
+                .iter()
+                .filter(|c| matches!(c.time, Some(t) if s < t))
+                .map(|c| c.id.clone())
+                .collect();
+            report.reason = Some(Reason::new(
+                ReasonKind::NoStamp,
+                format!(
+                    "{why}; it started {s}, before {} was made: it cannot contain it, unless it \
+                     loads code lazily or reloads it",
+                    described(commit)
+                ),
+            ));
+            return report;
+        }
+        (Some(s), None) => (
+            Status::Unstamped,
+            format!(
+                "{why}; it started {s}, after the commits asked about were made, which proves \
+                 nothing on its own"
+            ),
+        ),
+        (None, _) => (
+            Status::Unstamped,
+            format!("{why}, and when it started is not known"),
         ),
     };
     let mut report = TargetReport::named(url, name, status);

@@ -28,13 +28,17 @@ fn served(dirty: Option<bool>, started: Option<i64>, replaced: Option<bool>) -> 
 }
 
 fn found(relation: Relation) -> Standing {
+    found_with(Answer::Relation(relation))
+}
+
+fn found_with(answer: Answer) -> Standing {
     Standing::Found {
         commit: Commit {
             id: SERVED.into(),
             time: Some(Timestamp::from_unix_seconds(500)),
             subject: Some("Add orders".into()),
         },
-        relation,
+        answer,
     }
 }
 
@@ -400,7 +404,12 @@ fn every_status_every_way() {
     ];
     let mut seen = std::collections::HashSet::new();
     for (what, observation, standing, allow_dirty, want) in cases {
-        let r = judge(&observation, standing.as_ref(), &reference(), allow_dirty);
+        let r = judge(
+            &observation,
+            standing.as_ref(),
+            &Expected::Ref(reference()),
+            allow_dirty,
+        );
         seen.insert(r.status);
         assert_eq!(r.status, want.status, "{what}");
         assert_eq!(
@@ -444,4 +453,150 @@ fn every_status_every_way() {
     ] {
         assert!(seen.contains(&status), "no row reaches {status}");
     }
+}
+
+/// `--contains`: every way to `includes` and `lacks`, and the statuses that keep their meaning.
+#[test]
+fn contains_every_way() {
+    use Status as S;
+    let fix = Commit {
+        id: "64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+        time: Some(Timestamp::from_unix_seconds(REF_TIME)),
+        subject: Some("Fix double emit".into()),
+    };
+    let other = Commit::new("9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    let expected = Expected::Contains(vec![fix.clone(), other.clone()]);
+    let each = |a: Containment, b: Containment| {
+        Some(found_with(Answer::Containment {
+            each: vec![a, b],
+            shallow: false,
+        }))
+    };
+    let missing = |before| Containment::Missing {
+        before,
+        capped: false,
+    };
+    let carried = Containment::SameChange {
+        carrier: "7a7a7a7aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+    };
+    let cases: Vec<(&str, Observation, Option<Standing>, Status, &str)> = vec![
+        (
+            "both ancestors",
+            served(None, None, None),
+            each(Containment::Ancestor, Containment::Ancestor),
+            S::Includes,
+            "includes 64b8e19; includes 9c1d2e3",
+        ),
+        (
+            "one cherry-picked",
+            served(None, None, None),
+            each(carried.clone(), Containment::Ancestor),
+            S::Includes,
+            "includes 64b8e19 as 7a7a7a7 (the same change",
+        ),
+        (
+            "one missing, before it",
+            served(None, None, None),
+            each(missing(Some(3)), Containment::Ancestor),
+            S::Lacks,
+            "lacks 64b8e19 \"Fix double emit\" (committed 1970-01-01T00:16:40Z); runs 8d1e0a4, 3 commits before it",
+        ),
+        (
+            "one missing, another line",
+            served(None, None, None),
+            each(Containment::Ancestor, missing(None)),
+            S::Lacks,
+            "lacks 9c1d2e3; runs 8d1e0a4, which does not have it",
+        ),
+        (
+            "dirty wins",
+            served(Some(true), None, None),
+            each(Containment::Ancestor, Containment::Ancestor),
+            S::Dirty,
+            "uncommitted",
+        ),
+        (
+            "capped search",
+            served(None, None, None),
+            each(
+                Containment::Missing {
+                    before: None,
+                    capped: true,
+                },
+                Containment::Ancestor,
+            ),
+            S::Lacks,
+            "newest commits since the histories parted",
+        ),
+        (
+            "shallow: undecided",
+            served(None, None, None),
+            Some(found_with(Answer::Containment {
+                each: vec![missing(None), Containment::Ancestor],
+                shallow: true,
+            })),
+            S::UnknownCommit,
+            "shallow clone",
+        ),
+        (
+            "unknown commit",
+            served(None, None, None),
+            Some(not_found(Lookup::Missing, false)),
+            S::UnknownCommit,
+            "not in the local repository",
+        ),
+        (
+            "no stamp, started before the fix",
+            without_stamp(Some(900), false),
+            None,
+            S::Lacks,
+            "before 64b8e19 \"Fix double emit\"",
+        ),
+        (
+            "no stamp, started after",
+            without_stamp(Some(1100), false),
+            None,
+            S::Unstamped,
+            "proves nothing",
+        ),
+        (
+            "unreachable",
+            Observation::failed("http://a", None, S::Unreachable, "refused"),
+            None,
+            S::Unreachable,
+            "refused",
+        ),
+    ];
+    for (what, observation, standing, status, says) in cases {
+        let r = judge(&observation, standing.as_ref(), &expected, false);
+        assert_eq!(r.status, status, "{what}: {:?}", r.reason);
+        let said = r
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(said.contains(says), "{what}: {said}");
+        match status {
+            S::Includes => {
+                assert_eq!(r.includes.len(), 2, "{what}");
+                assert!(r.lacks.is_empty(), "{what}");
+            }
+            S::Lacks => assert!(!r.lacks.is_empty(), "{what}"),
+            _ => {}
+        }
+    }
+    // Which ones, and by what carrier.
+    let r = judge(
+        &served(None, None, None),
+        each(carried, missing(Some(1))).as_ref(),
+        &expected,
+        false,
+    );
+    assert_eq!(r.includes[0].commit, fix.id);
+    assert_eq!(
+        r.includes[0].carrier.as_deref(),
+        Some("7a7a7a7aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5")
+    );
+    assert_eq!(r.lacks, [other.id]);
+    assert!(S::Lacks.is_drift() && S::Lacks.can_converge() && S::Includes.is_ok());
 }

@@ -107,7 +107,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
         )));
     }
     let single = args.flags.fleet.is_none();
-    let mut rounds = Rounds::new(plan.fleet, &plan.options);
+    let mut rounds = Rounds::new(plan.fleet, &plan.options, &plan.question);
     // In a fleet, a part that cannot be checked yet (a missing clone, a ref not pushed yet) is
     // shown on the page and tried again every round: the dashboard starts anyway.
     if let Some(why) = rounds.resolve_all().filter(|_| single) {

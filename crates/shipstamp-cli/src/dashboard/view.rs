@@ -24,9 +24,12 @@ pub(crate) struct Fleet {
     round: u64,
     /// Seconds between rounds (`null` for a one-off page).
     interval_seconds: Option<f64>,
-    /// The ref, for one repository and ref; `null` with `--fleet` (each cell has its own).
+    /// The ref, for one repository and ref; `null` with `--fleet` (each cell has its own) and
+    /// with `--contains`.
     #[serde(rename = "ref")]
     reference: Option<RefView>,
+    /// With `--contains` (one repository), the commits asked about; else `null`.
+    contains: Option<Vec<RefView>>,
     summary: SummaryDoc,
     /// One per (service, environment), in the fleet file's order.
     cells: Vec<CellDoc>,
@@ -172,15 +175,25 @@ impl Fleet {
         // Stable: within a rank, the order of the cells and their targets.
         views.sort_by_key(|(rank, _)| *rank);
         let views: Vec<TargetView> = views.into_iter().map(|(_, v)| v).collect();
-        let reference = match &cells[..] {
-            [cell] if single => Some(RefView {
-                name: cell.ref_name.clone(),
-                commit: cell.reference.id.clone(),
-                short: short(&cell.reference.id).to_owned(),
-                subject: cell.reference.subject.clone(),
-                commit_time: cell.reference.time,
-            }),
-            _ => None,
+        let view = |name: &str, c: &shipstamp_check::Commit| RefView {
+            name: name.to_owned(),
+            commit: c.id.clone(),
+            short: short(&c.id).to_owned(),
+            subject: c.subject.clone(),
+            commit_time: c.time,
+        };
+        let (reference, contains) = match &cells[..] {
+            [cell] if single => (
+                cell.reference().map(|c| view(&cell.ref_name, c)),
+                cell.contains().map(|commits| {
+                    cell.ref_name
+                        .split(", ")
+                        .zip(commits)
+                        .map(|(name, c)| view(name, c))
+                        .collect()
+                }),
+            ),
+            _ => (None, None),
         };
         Fleet {
             schema: SCHEMA,
@@ -188,6 +201,7 @@ impl Fleet {
             round: history.round,
             interval_seconds,
             reference,
+            contains,
             summary: SummaryDoc::new(&summary.total, summary.exit_code()),
             cells: cells
                 .iter()
@@ -249,6 +263,15 @@ impl Fleet {
     /// environments`, for a terminal.
     pub(crate) fn one_line(&self) -> String {
         let matching = format!("{}/{} match", self.summary.matching, self.summary.targets);
+        if let Some(asked) = &self.contains {
+            let shorts: Vec<&str> = asked.iter().map(|r| r.short.as_str()).collect();
+            return format!(
+                "{}/{} include {}",
+                self.summary.matching,
+                self.summary.targets,
+                shorts.join(", ")
+            );
+        }
         match &self.reference {
             Some(r) => format!("{matching} {} ({})", r.name, r.short),
             None => {
@@ -363,6 +386,7 @@ mod tests {
                 subject: Some("Retry payment webhooks with backoff".into()),
                 commit_time: Some(time("2026-11-23T14:43:27Z")),
             }),
+            contains: None,
             summary: SummaryDoc {
                 targets: 6,
                 matching: 2,

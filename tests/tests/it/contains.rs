@@ -1,0 +1,351 @@
+//! `check --contains COMMIT`: is the fix running? Through ancestry, cherry-picks, squash merges
+//! and merge commits, with real git history, real servers and processes, the real CLI.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use shipstamp_tests::{Reply, StubServer, TempRepo};
+
+use crate::util::{check_in, cli, code, json, stdout, text};
+
+fn doc(commit: &str) -> Reply {
+    Reply::Ok(
+        "application/json",
+        format!(
+            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
+        )
+        .into_bytes(),
+    )
+}
+
+/// main: c1 - fix - c3 - c4 - c5 - sq (p1 squashed) - m (topic merged);
+/// release (from c1): r1 - pick (the fix, cherry-picked); pr (from c5): p1; topic (from c3): t1.
+struct History {
+    repo: TempRepo,
+    fix: String,
+    c3: String,
+    c5: String,
+    r1: String,
+    pick: String,
+    p1: String,
+    sq: String,
+    m: String,
+}
+
+fn history() -> History {
+    let repo = TempRepo::new();
+    let c1 = repo.commit_all("c1");
+    repo.git(&["branch", "-M", "main"]);
+    repo.write("emit.txt", "emit once\n");
+    let fix = repo.commit_all("Fix double emit");
+    let c3 = repo.commit_all("c3");
+    repo.commit_all("c4");
+    let c5 = repo.commit_all("c5");
+    repo.git(&["checkout", "-q", "-b", "release", &c1]);
+    repo.write("release.txt", "1.4\n");
+    let r1 = repo.commit_all("r1");
+    repo.git(&["cherry-pick", &fix]);
+    let pick = repo.head();
+    repo.git(&["checkout", "-q", "-b", "pr", &c5]);
+    repo.write("pr.txt", "the pull request\n");
+    let p1 = repo.commit_all("p1");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--squash", "pr"]);
+    let sq = repo.commit_all("Squashed: p1 (#42)");
+    repo.git(&["checkout", "-q", "-b", "topic", &c3]);
+    repo.write("topic.txt", "topic\n");
+    repo.commit_all("t1");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge topic", "topic"]);
+    let m = repo.head();
+    History {
+        repo,
+        fix,
+        c3,
+        c5,
+        r1,
+        pick,
+        p1,
+        sq,
+        m,
+    }
+}
+
+/// Each target's (status, reason) in a `--json` run.
+fn judged(out: &std::process::Output) -> Vec<(String, String)> {
+    json(out)["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["status"].as_str().unwrap().to_owned(),
+                t["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ancestry_cherry_picks_squashes_and_merges() {
+    let h = history();
+    let server = StubServer::start(vec![
+        ("/fix", doc(&h.fix)),
+        ("/past", doc(&h.c5)),
+        ("/release", doc(&h.r1)),
+        ("/picked", doc(&h.pick)),
+        ("/squashed", doc(&h.sq)),
+        ("/merged", doc(&h.m)),
+    ]);
+    let url = |p: &str| server.url(p);
+    let short = |c: &str| c[..7].to_owned();
+
+    // The fix itself, and a service three commits past it: it is running (exit 0).
+    let out = check_in(
+        &h.repo,
+        &[
+            "--contains",
+            &short(&h.fix),
+            "--json",
+            &url("/fix"),
+            &url("/past"),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for (status, reason) in judged(&out) {
+        assert_eq!(status, "includes", "{reason}");
+        assert_eq!(reason, format!("includes {}", short(&h.fix)));
+    }
+    let document = json(&out);
+    assert_eq!(document["ref"], Value::Null);
+    assert_eq!(document["contains"][0]["commit"], h.fix.as_str());
+    assert_eq!(document["contains"][0]["subject"], "Fix double emit");
+    assert_eq!(document["targets"][1]["includes"][0]["commit"], h.fix.as_str());
+    assert_eq!(document["targets"][1]["includes"][0]["as"], Value::Null);
+
+    // A release branch without the fix lacks it; the same branch after `git cherry-pick`
+    // includes it, as the pick.
+    let out = check_in(
+        &h.repo,
+        &[
+            "--contains",
+            &h.fix,
+            "--json",
+            &url("/release"),
+            &url("/picked"),
+        ],
+    );
+    assert_eq!(code(&out), 1, "lacks is drift: {}", text(&out));
+    let judged_now = judged(&out);
+    assert_eq!(judged_now[0].0, "lacks");
+    assert!(
+        judged_now[0]
+            .1
+            .contains(&format!("lacks {} \"Fix double emit\"", short(&h.fix)))
+            && judged_now[0].1.contains("which does not have it"),
+        "{}",
+        judged_now[0].1
+    );
+    assert_eq!(judged_now[1].0, "includes");
+    assert!(
+        judged_now[1]
+            .1
+            .contains(&format!("as {} (the same change", short(&h.pick))),
+        "{}",
+        judged_now[1].1
+    );
+    assert_eq!(
+        json(&out)["targets"][1]["includes"][0]["as"],
+        h.pick.as_str()
+    );
+    assert_eq!(json(&out)["targets"][0]["lacks"][0], h.fix.as_str());
+
+    // A squash-merged pull request, named by its own commit: the squash carries its change.
+    let out = check_in(&h.repo, &["--contains", &h.p1, "--json", &url("/squashed")]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(judged(&out)[0].1.contains(&format!("as {}", short(&h.sq))));
+
+    // A merge commit: in what runs after it; not in what ran before it.
+    let out = check_in(
+        &h.repo,
+        &["--contains", &h.m, "--json", &url("/merged"), &url("/past")],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let j = judged(&out);
+    assert_eq!((j[0].0.as_str(), j[1].0.as_str()), ("includes", "lacks"));
+
+    // Two commits asked about, one missing: lacks, and which one.
+    let out = check_in(
+        &h.repo,
+        &[
+            "--contains",
+            &h.fix,
+            "--contains",
+            &h.m,
+            "--json",
+            &url("/past"),
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let t = &json(&out)["targets"][0];
+    assert_eq!(t["includes"][0]["commit"], h.fix.as_str());
+    assert_eq!(t["lacks"], serde_json::json!([h.m]));
+
+    // Before the fix, on its own line: how many commits before it.
+    let old = StubServer::start(vec![("/old", doc(&h.c3))]);
+    let out = check_in(&h.repo, &["--contains", &h.m, &old.url("/old")]);
+    assert!(stdout(&out).contains("lacks"), "{}", text(&out));
+
+    // Text: the header says what was asked.
+    let out = check_in(&h.repo, &["--contains", &short(&h.fix), &url("/past")]);
+    assert!(
+        stdout(&out).contains(&format!("contains {} \"Fix double emit\"", short(&h.fix))),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn what_cannot_be_asked_says_so() {
+    let h = history();
+    let server = StubServer::start(vec![("/past", doc(&h.c5))]);
+    // A commit the repository does not have.
+    let unknown = "e".repeat(40);
+    let out = check_in(&h.repo, &["--contains", &unknown, &server.url("/past")]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains(&unknown),
+        "the reason names it: {}",
+        text(&out)
+    );
+    // --contains and --ref together.
+    let out = check_in(
+        &h.repo,
+        &["--contains", &h.fix, "--ref", "main", &server.url("/past")],
+    );
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(text(&out).contains("--ref") && text(&out).contains("--contains"));
+}
+
+/// A process without a stamp that started before the fix was made cannot contain it; one that
+/// started after proves nothing.
+#[test]
+fn unstamped_processes_started_before_and_after_the_fix() {
+    let repo = TempRepo::new();
+    repo.commit_all("one");
+    repo.git(&["branch", "-M", "main"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let before = shipstamp_tests::Group::spawn(
+        Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    repo.write("fix.txt", "fixed\n");
+    let fix = repo.commit_all("Fix double emit");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let after = shipstamp_tests::Group::spawn(
+        Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
+    let out = check_in(
+        &repo,
+        &[
+            "--contains",
+            &fix,
+            "--json",
+            &format!("pid:{}", before.id()),
+            &format!("pid:{}", after.id()),
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let j = judged(&out);
+    assert_eq!(j[0].0, "lacks", "{}", j[0].1);
+    assert!(j[0].1.contains("cannot contain it"), "{}", j[0].1);
+    assert_eq!(j[1].0, "unstamped", "{}", j[1].1);
+}
+
+/// A deploy gate after a hotfix: wait until the restarted service includes it.
+#[test]
+fn wait_until_the_restarted_service_includes_it() {
+    let h = history();
+    let server = StubServer::start(vec![(
+        "/v",
+        Reply::Sequence(vec![doc(&h.r1), doc(&h.r1), doc(&h.c5)]),
+    )]);
+    let out = Command::new(cli())
+        .args([
+            "check",
+            "--contains",
+            &h.fix,
+            "--wait",
+            "20s",
+            "--interval",
+            "200ms",
+            "--json",
+        ])
+        .arg(server.url("/v"))
+        .arg("--repo")
+        .arg(h.repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let doc = json(&out);
+    assert_eq!(doc["targets"][0]["status"], "includes");
+    assert_eq!(doc["wait"]["polls"], 3);
+    assert_eq!(doc["wait"]["settled"], true);
+}
+
+/// In a fleet, each service's repository resolves the commit; one that lacks it is reported as
+/// such, and the others are checked.
+#[test]
+fn a_fleet_asks_each_repository() {
+    let h = history();
+    let other = TempRepo::new();
+    other.commit_all("elsewhere");
+    let server = StubServer::start(vec![("/orders", doc(&h.c5)), ("/other", doc(&h.c5))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fleet.toml"),
+        format!(
+            "[service.orders]\nrepo = {:?}\nref = \"main\"\n[service.orders.env.production]\n\
+             targets = [\"{}\"]\n\n[service.billing]\nrepo = {:?}\nref = \"main\"\n\
+             [service.billing.env.production]\ntargets = [\"{}\"]\n",
+            h.repo.path().display().to_string(),
+            server.url("/orders"),
+            other.path().display().to_string(),
+            server.url("/other"),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(cli())
+        .args([
+            "check",
+            "--fleet",
+            "fleet.toml",
+            "--contains",
+            &h.fix,
+            "--json",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let doc = json(&out);
+    assert_eq!(doc["cells"][0]["service"], "orders");
+    assert_eq!(doc["cells"][0]["summary"]["match"], 1);
+    assert_eq!(doc["targets"][0]["status"], "includes");
+    assert_eq!(doc["errors"][0]["service"], "billing");
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not have"),
+        "{doc}"
+    );
+}

@@ -120,7 +120,10 @@ fn ancestry_cherry_picks_squashes_and_merges() {
     assert_eq!(document["ref"], Value::Null);
     assert_eq!(document["contains"][0]["commit"], h.fix.as_str());
     assert_eq!(document["contains"][0]["subject"], "Fix double emit");
-    assert_eq!(document["targets"][1]["includes"][0]["commit"], h.fix.as_str());
+    assert_eq!(
+        document["targets"][1]["includes"][0]["commit"],
+        h.fix.as_str()
+    );
     assert_eq!(document["targets"][1]["includes"][0]["as"], Value::Null);
 
     // A release branch without the fix lacks it; the same branch after `git cherry-pick`
@@ -348,4 +351,41 @@ fn a_fleet_asks_each_repository() {
             .contains("does not have"),
         "{doc}"
     );
+}
+
+/// The deploy gate's hotfix form: `FIX_SHA=… ./deploy-gate.sh`.
+#[test]
+fn the_deploy_gate_waits_for_a_hotfix() {
+    let h = history();
+    let server = StubServer::start(vec![
+        ("/past", doc(&h.c5)),
+        ("/picked", doc(&h.pick)),
+        ("/release", doc(&h.r1)),
+    ]);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../integrations/deploy-gate/deploy-gate.sh");
+    let gate = |urls: &[String]| {
+        Command::new("bash")
+            .arg(&script)
+            .args(urls)
+            .env("SHIPSTAMP", cli())
+            .env("FIX_SHA", &h.fix[..7])
+            .env("REPO", h.repo.path())
+            .env("WAIT", "2s")
+            .env("INTERVAL", "200ms")
+            .env("CONSECUTIVE", "1")
+            .env_remove("REF")
+            .output()
+            .unwrap()
+    };
+    let out = gate(&[server.url("/past"), server.url("/picked")]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains("every host runs a build containing"),
+        "{}",
+        text(&out)
+    );
+    let out = gate(&[server.url("/release")]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("lacks"), "{}", text(&out));
 }

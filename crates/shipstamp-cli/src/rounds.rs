@@ -156,6 +156,14 @@ impl Rounds {
             .collect()
     }
 
+    /// Where each service's repository is, by service name.
+    pub(crate) fn repo_paths(&self) -> Vec<(Option<String>, std::path::PathBuf)> {
+        self.services
+            .iter()
+            .map(|s| (s.name.clone(), s.repo_path.clone()))
+            .collect()
+    }
+
     /// How many targets are listed, and how many sources may find more (DNS, Prometheus).
     pub(crate) fn listed(&self) -> (usize, usize) {
         let envs = self.services.iter().flat_map(|s| &s.envs);

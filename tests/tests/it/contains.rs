@@ -389,3 +389,179 @@ fn the_deploy_gate_waits_for_a_hotfix() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("lacks"), "{}", text(&out));
 }
+
+/// A live dashboard over hosts that run the fix, newer code, a release branch with and without
+/// it as a cherry-pick.
+fn start_dashboard(h: &History, server: &StubServer, extra: &[&str]) -> shipstamp_tests::Service {
+    let targets = h.repo.path().join("../contains-targets.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "{} fix-host\n{} newer-host\n{} release-old\n{} release-picked\n",
+            server.url("/fix"),
+            server.url("/past"),
+            server.url("/release"),
+            server.url("/picked")
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(cli());
+    cmd.arg("dashboard")
+        .arg("--targets")
+        .arg(&targets)
+        .arg("--repo")
+        .arg(h.repo.path())
+        .args(extra)
+        .args(["--listen", "127.0.0.1:0", "--interval", "300ms"]);
+    shipstamp_tests::Service::spawn(cmd)
+}
+
+fn fleet_server(h: &History) -> StubServer {
+    StubServer::start(vec![
+        ("/fix", doc(&h.fix)),
+        ("/past", doc(&h.c5)),
+        ("/release", doc(&h.r1)),
+        ("/picked", doc(&h.pick)),
+    ])
+}
+
+/// `GET /api/contains?commit=…`: every host's answer, from the latest round.
+#[test]
+fn the_dashboard_answers_which_hosts_include_a_commit() {
+    let h = history();
+    let server = fleet_server(&h);
+    let dashboard = start_dashboard(&h, &server, &["--ref", "main"]);
+    let ask = |q: &str| -> (u16, Value) {
+        let start = std::time::Instant::now();
+        loop {
+            let r = shipstamp_tests::request(
+                dashboard.addr,
+                "GET",
+                &format!("/api/contains?commit={q}"),
+            )
+            .expect("answers");
+            if r.status != 503 || start.elapsed() > std::time::Duration::from_secs(30) {
+                return (r.status, serde_json::from_slice(&r.body).expect("JSON"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let (status, answer) = ask(&h.fix[..7]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["commit"]["commit"], h.fix.as_str());
+    let by_host: std::collections::HashMap<String, String> = answer["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["display"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (host, status) in [
+        ("fix-host", "includes"),
+        ("newer-host", "includes"),
+        ("release-old", "lacks"),
+        ("release-picked", "includes"),
+    ] {
+        assert_eq!(
+            by_host.get(host).map(String::as_str),
+            Some(status),
+            "{host}: {answer}"
+        );
+    }
+    // A ref works too (percent-encoded), and a name the repository lacks says so.
+    let (status, answer) = ask("refs%2Fheads%2Fmain");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["commit"]["commit"], h.m.as_str());
+    let (status, answer) = ask("no-such-thing");
+    assert_eq!(status, 200);
+    assert_eq!(answer["commit"], Value::Null);
+    assert!(
+        answer["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no-such-thing"),
+        "{answer}"
+    );
+    let (status, _) = ask("");
+    assert_eq!(status, 400);
+}
+
+/// `dashboard --contains`: the page's counts and pills say include and lacks.
+#[test]
+fn the_dashboard_asks_contains_for_every_round() {
+    let h = history();
+    let server = fleet_server(&h);
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("page.html");
+    let targets = h.repo.path().join("../contains-once.txt");
+    std::fs::write(
+        &targets,
+        format!("{}\n{}\n", server.url("/past"), server.url("/release")),
+    )
+    .unwrap();
+    let out = Command::new(cli())
+        .args(["dashboard", "--once", "--contains", &h.fix, "--html"])
+        .arg(&html)
+        .arg("--targets")
+        .arg(&targets)
+        .arg("--repo")
+        .arg(h.repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        stdout(&out).contains(&format!("1/2 include {}", &h.fix[..7])),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Typing a commit id into the live page's filter shows, for every host, whether it includes it.
+#[test]
+#[ignore = "needs chromium (apt-get install chromium; .ci/run runs it)"]
+fn typing_a_commit_into_the_filter_shows_who_has_it() {
+    let h = history();
+    let server = fleet_server(&h);
+    let dashboard = start_dashboard(&h, &server, &["--ref", "main"]);
+    let browser = shipstamp_tests::Browser::start();
+    let mut page = browser.page();
+    page.navigate(&format!("http://{}/", dashboard.addr));
+    let patience = std::time::Duration::from_secs(30);
+    let rows = "JSON.stringify([...document.querySelectorAll('#targets tbody tr')]\
+        .map(r => [r.dataset.target, r.dataset.contains || '']))";
+    page.wait_for(rows, patience, |v| {
+        v.as_str()
+            .is_some_and(|s| s.matches("-host").count() + s.matches("release-").count() == 4)
+    });
+    page.eval(&format!(
+        "(() => {{ const f = document.getElementById('filter'); f.value = '{}'; \
+         f.dispatchEvent(new Event('input')); }})()",
+        &h.fix[..7]
+    ));
+    let answered = page.wait_for(rows, patience, |v| {
+        v.as_str()
+            .is_some_and(|s| s.contains("includes") && s.contains("lacks"))
+    });
+    let answered: Vec<(String, String)> = serde_json::from_str(answered.as_str().unwrap()).unwrap();
+    let mut answered = answered;
+    answered.sort();
+    assert_eq!(
+        answered,
+        [
+            ("fix-host".to_owned(), "includes".to_owned()),
+            ("newer-host".into(), "includes".into()),
+            ("release-old".into(), "lacks".into()),
+            ("release-picked".into(), "includes".into()),
+        ]
+    );
+    let said = page.eval("document.getElementById('selection').textContent");
+    assert!(
+        said.as_str()
+            .is_some_and(|s| s.contains("3 include it, 1 lack it")),
+        "{said}"
+    );
+}

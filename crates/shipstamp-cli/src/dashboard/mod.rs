@@ -7,6 +7,7 @@
 //! page that already has the latest data gets `304 Not Modified`: the document's `ETag` changes
 //! only when something in it other than the time does.
 
+mod contains;
 mod view;
 
 use std::io::Write;
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -142,14 +143,17 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
         sources,
     });
     let fetches = start_fetches(&rounds.repos(), &fetch_every)?;
+    let asker = contains::Asker::new(rounds.repo_paths(), plan.options.clone());
     {
         let shared = Arc::clone(&shared);
+        let asker = Arc::clone(&asker);
         std::thread::Builder::new()
             .name("shipstamp-rounds".into())
             .spawn(move || {
                 loop {
                     let started = Instant::now();
                     let round = rounds.run(true);
+                    asker.round(&round.cells);
                     let summary = round.summary();
                     let fetch_views = fetches.iter().map(|f| f.view()).collect();
                     let fleet = Fleet::new(
@@ -173,6 +177,10 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
     let app = Router::new()
         .route("/", get(page))
         .route("/api/fleet.json", get(fleet_json))
+        .route(
+            "/api/contains",
+            get(move |query: RawQuery| contains_json(Arc::clone(&asker), query)),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(shared);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -340,6 +348,58 @@ async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Re
     response
 }
 
+/// `GET /api/contains?commit=…`: answered off the server's one thread (it asks git).
+async fn contains_json(asker: Arc<contains::Asker>, RawQuery(query): RawQuery) -> Response {
+    let asked = query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("commit="))
+        .map(percent_decoded);
+    let answer = match asked {
+        Some(Some(asked)) => tokio::task::spawn_blocking(move || asker.answer(&asked))
+            .await
+            .unwrap_or_else(|e| Err((500, e.to_string()))),
+        _ => Err((400, "give ?commit= a commit id or a ref".into())),
+    };
+    let (status, body) =
+        match answer.and_then(|doc| serde_json::to_vec(&doc).map_err(|e| (500, e.to_string()))) {
+            Ok(body) => (StatusCode::OK, body),
+            Err((status, why)) => (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                serde_json::json!({ "schema": view::SCHEMA, "error": why })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        };
+    no_store((status, body).into_response(), "application/json")
+}
+
+/// A query string value, percent-decoded (`+` is a space); `None` when it is not UTF-8.
+fn percent_decoded(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 fn serve(doc: &Document, request: &HeaderMap) -> Response {
     // RFC 7232's weak comparison, `*` and lists included.
     let unchanged = match (
@@ -433,6 +493,20 @@ impl<W: Write> Write for EscapeLessThan<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        for (raw, decoded) in [
+            ("64b8e19", Some("64b8e19")),
+            ("origin%2Fmain", Some("origin/main")),
+            ("v1.4.3+x", Some("v1.4.3 x")),
+            ("50%", Some("50%")),
+            ("%zz", Some("%zz")),
+            ("%ff", None),
+        ] {
+            assert_eq!(percent_decoded(raw).as_deref(), decoded, "{raw}");
+        }
+    }
 
     #[test]
     fn gzip_only_when_its_quality_is_above_zero() {

@@ -25,9 +25,12 @@ pub(crate) struct Asker {
     /// The latest round's cells (their reports shared, not copied).
     latest: Mutex<Vec<Cell>>,
     /// Per service, its repository's path and a checker once it could be opened.
-    checkers: Mutex<Vec<(Option<String>, PathBuf, Option<Checker>)>>,
+    checkers: Mutex<Vec<ServiceChecker>>,
     options: Options,
 }
+
+/// A service's name, its repository's path, and a checker once the repository could be opened.
+type ServiceChecker = (Option<String>, PathBuf, Option<Checker>);
 
 /// The answer.
 #[derive(Debug, Serialize)]

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use crate::probe::Http;
-use crate::repo::{Commit, Containment, Lookup, Relation, Repo, RepoError, RepoState};
+use crate::repo::{
+    Commit, Containment, KnownChanges, Lookup, Relation, Repo, RepoError, RepoState,
+};
 use crate::report::{Expected, Observation, Options, TargetReport};
 use crate::source::{Context, Source, SourceError};
 use crate::target::Target;
@@ -62,6 +64,8 @@ pub struct Checker {
     relations: HashMap<(String, String), Relation>,
     /// (served commit, commit asked about) → where its change is, in a full clone.
     containments: HashMap<(String, String), Containment>,
+    /// The patch-ids of the changes asked about.
+    changes: KnownChanges,
     /// What holds only until the repository changes.
     volatile: Volatile,
 }
@@ -92,6 +96,7 @@ impl Checker {
             commits: HashMap::new(),
             relations: HashMap::new(),
             containments: HashMap::new(),
+            changes: KnownChanges::default(),
             volatile: Volatile::default(),
         }
     }
@@ -274,9 +279,9 @@ impl Checker {
         if missing.is_empty() {
             return Ok(());
         }
-        let repo = &self.repo;
+        let (repo, changes) = (&self.repo, &self.changes);
         let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |(s, n)| {
-            repo.containment(s, n)
+            repo.containment(s, n, changes)
         });
         for (key, containment) in missing.into_iter().zip(found) {
             self.known_containments().insert(key, containment?);
@@ -290,7 +295,7 @@ impl Checker {
         if let Some(c) = self.known_containments().get(&key) {
             return Ok(c.clone());
         }
-        let containment = self.repo.containment(served, named)?;
+        let containment = self.repo.containment(served, named, &self.changes)?;
         self.known_containments().insert(key, containment.clone());
         Ok(containment)
     }

@@ -11,6 +11,11 @@ mod tests;
 /// or a long-lived fork is rarely further from its base, and the search is one `git log -p`.
 pub(crate) const MAX_SEARCHED: usize = 2000;
 
+/// The patch-ids of named commits' changes, by (named commit, the base they are taken since):
+/// shared by the questions of one checker (and its threads).
+pub(crate) type KnownChanges =
+    std::sync::Mutex<std::collections::HashMap<(String, Option<String>), Vec<String>>>;
+
 /// Where a named commit's change is, as seen from a served commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Containment {
@@ -41,22 +46,19 @@ impl Repo {
     /// The patch-ids of the change `commit` makes (against its first parent; a root commit
     /// against nothing), and, when `since` is given and is not its parent, of everything
     /// between `since` and it: a squash merge of a branch that ended at `commit` carries the
-    /// second. `None` for an empty change.
+    /// second. Empty for an empty change.
     pub(crate) fn patch_ids_of(
         &self,
         commit: &str,
         since: Option<&str>,
     ) -> Result<Vec<String>, RepoError> {
-        let parent = format!("{commit}^1");
-        let has_parent = self
-            .run_status(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &parent,
-            ])?
-            .0;
+        let (has_parent, parent) = self.run_status(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{commit}^1"),
+        ])?;
         let own = if has_parent {
             self.diff_patch_id(&parent, commit)?
         } else {
@@ -74,15 +76,7 @@ impl Repo {
         };
         let mut ids: Vec<String> = own.into_iter().collect();
         if let Some(base) = since {
-            let parent_id = if has_parent {
-                Some(self.run(
-                    &["rev-parse", "--verify", "--end-of-options", &parent],
-                    None,
-                )?)
-            } else {
-                None
-            };
-            if parent_id.as_deref() != Some(base) && base != commit {
+            if (!has_parent || parent != base) && base != commit {
                 if let Some(whole) = self.diff_patch_id(base, commit)? {
                     if !ids.contains(&whole) {
                         ids.push(whole);
@@ -116,7 +110,7 @@ impl Repo {
     }
 
     /// The non-merge commits reachable from `tip` and not from `base`, newest first, at most
-    /// [`MAX_SEARCHED`], each with its patch-id; and whether there were more.
+    /// [`MAX_SEARCHED`], each with its patch-id; and whether there were more. Two processes.
     pub(crate) fn patch_ids_since(
         &self,
         base: Option<&str>,
@@ -126,20 +120,8 @@ impl Repo {
             Some(base) => format!("{base}..{tip}"),
             None => tip.to_owned(),
         };
-        let cap = (MAX_SEARCHED + 1).to_string();
-        let listed = self.run(
-            &[
-                "rev-list",
-                "--no-merges",
-                "--max-count",
-                &cap,
-                "--end-of-options",
-                &range,
-            ],
-            None,
-        )?;
-        let capped = listed.lines().count() > MAX_SEARCHED;
-        let max = MAX_SEARCHED.to_string();
+        // One more than searched, to know whether there were more.
+        let max = (MAX_SEARCHED + 1).to_string();
         let log = self.run_raw(&[
             "-c",
             "log.showSignature=false",
@@ -155,26 +137,59 @@ impl Repo {
             &range,
         ])?;
         if log.trim().is_empty() {
-            return Ok((Vec::new(), capped));
+            return Ok((Vec::new(), false));
         }
         let ids = self.run(&["patch-id", "--stable"], Some(&log))?;
-        let pairs = ids
+        let mut pairs: Vec<(String, String)> = ids
             .lines()
             .filter_map(|l| {
                 let (patch, commit) = l.split_once(' ')?;
                 Some((patch.to_owned(), commit.trim().to_owned()))
             })
             .collect();
+        // Commits without a change (empty ones) have no patch-id: counted from the log.
+        let listed = log.lines().filter(|l| l.starts_with("commit ")).count();
+        let capped = listed > MAX_SEARCHED;
+        if capped {
+            pairs.retain(|(_, commit)| {
+                log.lines()
+                    .filter(|l| l.starts_with("commit "))
+                    .take(MAX_SEARCHED)
+                    .any(|l| l.ends_with(commit.as_str()))
+            });
+        }
         Ok((pairs, capped))
     }
 
     /// Where the change of the full commit `named` is, as seen from the full commit `served`.
-    pub(crate) fn containment(&self, served: &str, named: &str) -> Result<Containment, RepoError> {
+    /// `known` keeps the patch-ids of named changes, which many served commits share.
+    pub(crate) fn containment(
+        &self,
+        served: &str,
+        named: &str,
+        known: &KnownChanges,
+    ) -> Result<Containment, RepoError> {
         if self.is_ancestor(named, served)? {
             return Ok(Containment::Ancestor);
         }
         let base = self.merge_base(served, named)?;
-        let wanted = self.patch_ids_of(named, base.as_deref())?;
+        let key = (named.to_owned(), base.clone());
+        let cached = known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let wanted = match cached {
+            Some(ids) => ids,
+            None => {
+                let ids = self.patch_ids_of(named, base.as_deref())?;
+                known
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key, ids.clone());
+                ids
+            }
+        };
         let (seen, capped) = if wanted.is_empty() {
             (Vec::new(), false)
         } else {
@@ -185,12 +200,23 @@ impl Repo {
                 carrier: carrier.clone(),
             });
         }
-        let before = if self.is_ancestor(served, named)? {
-            let range = format!("{served}..{named}");
-            let n = self.run(&["rev-list", "--count", "--end-of-options", &range], None)?;
-            n.trim().parse().ok()
-        } else {
-            None
+        // The served commit is an ancestor of the named one when it has nothing the named one
+        // lacks: then it is this many commits before it.
+        let range = format!("{served}...{named}");
+        let counts = self.run(
+            &[
+                "rev-list",
+                "--left-right",
+                "--count",
+                "--end-of-options",
+                &range,
+            ],
+            None,
+        )?;
+        let mut counts = counts.split_whitespace().map(str::parse::<u64>);
+        let before = match (counts.next(), counts.next()) {
+            (Some(Ok(0)), Some(Ok(behind))) => Some(behind),
+            _ => None,
         };
         Ok(Containment::Missing { before, capped })
     }

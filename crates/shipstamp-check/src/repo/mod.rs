@@ -614,7 +614,7 @@ fn is_hex(s: &str) -> bool {
 }
 
 mod changes;
-pub(crate) use changes::{Containment, MAX_SEARCHED};
+pub(crate) use changes::{Containment, KnownChanges, MAX_SEARCHED};
 mod fetch;
 #[cfg(test)]
 mod tests;

@@ -96,7 +96,8 @@ fn history() -> History {
 #[test]
 fn ancestry_cherry_picks_squashes_and_merges() {
     let h = history();
-    let at = |served: &str, named: &str| h.repo.containment(served, named).unwrap();
+    let known = KnownChanges::default();
+    let at = |served: &str, named: &str| h.repo.containment(served, named, &known).unwrap();
     // Ancestor and equal.
     assert_eq!(at(&h.c, &h.fix), Containment::Ancestor);
     assert_eq!(at(&h.fix, &h.fix), Containment::Ancestor);

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use shipstamp_format::is_repository_relative;
+
 use crate::probe::Http;
 use crate::repo::{
     Commit, Containment, KnownChanges, Lookup, Relation, Repo, RepoError, RepoState,
@@ -11,7 +13,7 @@ use crate::report::{Expected, Observation, Options, TargetReport};
 use crate::source::{Context, Source, SourceError};
 use crate::target::Target;
 use crate::threads::{Limiter, join, map_in_parallel, map_on_threads};
-use crate::verdict::{self, Answer, Standing};
+use crate::verdict::{self, Answer, Standing, Within};
 
 /// git processes run at once for one round's questions: a fleet in the middle of rollouts runs
 /// tens of builds.
@@ -62,6 +64,9 @@ pub struct Checker {
     commits: HashMap<String, Commit>,
     /// (served commit, ref commit) → relation, in a full clone.
     relations: HashMap<(String, String), Relation>,
+    /// (served commit, ref commit, paths) → relation counting commits under the paths, in a
+    /// full clone.
+    scoped_relations: HashMap<ScopedKey, Relation>,
     /// (served commit, commit asked about) → where its change is, in a full clone.
     containments: HashMap<(String, String), Containment>,
     /// The patch-ids of the changes asked about.
@@ -79,6 +84,7 @@ struct Volatile {
     not_found: HashMap<String, Lookup>,
     boundary: Vec<String>,
     shallow_relations: HashMap<(String, String), Relation>,
+    shallow_scoped_relations: HashMap<ScopedKey, Relation>,
     shallow_containments: HashMap<(String, String), Containment>,
 }
 
@@ -95,6 +101,7 @@ impl Checker {
             found: HashMap::new(),
             commits: HashMap::new(),
             relations: HashMap::new(),
+            scoped_relations: HashMap::new(),
             containments: HashMap::new(),
             changes: KnownChanges::default(),
             volatile: Volatile::default(),
@@ -163,39 +170,69 @@ impl Checker {
     /// observation, in order. Git is asked once per distinct commit served, and only what it
     /// has not answered before.
     ///
-    /// `expected` is a ref's commit (`&reference`: `match`, `behind`, …) or
-    /// [`Expected::Contains`] (`includes`, `lacks`).
+    /// `expected` is a ref's commit (`&reference`: `match`, `behind`, …), the same within some
+    /// paths ([`Expected::RefWithin`]), or [`Expected::Contains`] (`includes`, `lacks`).
     pub fn judge(
         &mut self,
         observations: &[Observation],
         expected: impl Into<Expected>,
     ) -> Result<Vec<TargetReport>, RepoError> {
         let expected = expected.into();
-        let mut ids: Vec<&str> = observations
+        let given = match &expected {
+            Expected::RefWithin { paths, .. } => Some(scope_paths(paths)),
+            _ => None,
+        };
+        // What each observation's commit is held against the ref within.
+        let scopes: Vec<Option<Within>> = observations
             .iter()
-            .filter_map(|o| o.outcome.as_ref().ok().map(|s| s.commit.as_str()))
+            .map(|o| match (&given, &expected, &o.outcome) {
+                (Some(given), _, _) => given.clone().map(|paths| Within {
+                    paths,
+                    from_build: false,
+                }),
+                (None, Expected::Ref(_), Ok(served)) => served
+                    .paths
+                    .as_deref()
+                    .filter(|paths| paths.iter().all(|p| is_repository_relative(p)))
+                    .and_then(scope_paths)
+                    .map(|paths| Within {
+                        paths,
+                        from_build: true,
+                    }),
+                _ => None,
+            })
             .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let standings = self.standings(&ids, &expected)?;
+        let mut keys: Vec<StandingKey<'_>> = observations
+            .iter()
+            .zip(&scopes)
+            .filter_map(|(o, scope)| {
+                let served = o.outcome.as_ref().ok()?;
+                Some((served.commit.as_str(), scope.as_ref()))
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let standings = self.standings(&keys, &expected)?;
         let allow_dirty = self.options.allow_dirty;
-        Ok(map_in_parallel(observations, |o| {
+        let judged: Vec<(&Observation, &Option<Within>)> =
+            observations.iter().zip(&scopes).collect();
+        Ok(map_in_parallel(&judged, |(o, scope)| {
             let standing = o
                 .outcome
                 .as_ref()
                 .ok()
-                .and_then(|s| standings.get(s.commit.as_str()));
+                .and_then(|s| standings.get(&(s.commit.as_str(), scope.as_ref())));
             verdict::judge(o, standing, &expected, allow_dirty)
         }))
     }
 
-    /// Where each served id stands against what is expected, asking git only what it has not
-    /// answered before.
+    /// Where each served id stands against what is expected (within its scope, if any),
+    /// asking git only what it has not answered before.
     fn standings<'a>(
         &mut self,
-        ids: &[&'a str],
+        keys: &[StandingKey<'a>],
         expected: &Expected,
-    ) -> Result<HashMap<&'a str, Standing>, RepoError> {
+    ) -> Result<HashMap<StandingKey<'a>, Standing>, RepoError> {
         let state = self.repo.state();
         if self.volatile.state != Some(state) {
             self.volatile = Volatile {
@@ -204,6 +241,8 @@ impl Checker {
                 ..Volatile::default()
             };
         }
+        let mut ids: Vec<&str> = keys.iter().map(|(id, _)| *id).collect();
+        ids.dedup();
         let new: Vec<&str> = ids
             .iter()
             .copied()
@@ -231,17 +270,39 @@ impl Checker {
         full.dedup();
         self.learn_facts(&full)?;
         match expected {
-            Expected::Ref(reference) => self.learn_relations(&full, &reference.id)?,
+            Expected::Ref(reference) | Expected::RefWithin { reference, .. } => {
+                self.learn_relations(&full, &reference.id)?;
+                let scoped: Vec<(String, &[String])> = keys
+                    .iter()
+                    .filter_map(|(id, scope)| {
+                        Some((self.found.get(*id)?.clone(), scope.as_ref()?.paths.as_slice()))
+                    })
+                    .collect();
+                self.learn_scoped_relations(&scoped, &reference.id)?;
+            }
             Expected::Contains(named) => self.learn_containments(&full, named)?,
         }
-        let mut standings = HashMap::with_capacity(ids.len());
+        let mut standings = HashMap::with_capacity(keys.len());
         let shallow = !self.volatile.boundary.is_empty();
-        for id in ids {
-            let standing = match self.found.get(*id).cloned() {
+        for &(id, scope) in keys {
+            let standing = match self.found.get(id).cloned() {
                 Some(full) => Standing::Found {
                     answer: match expected {
-                        Expected::Ref(reference) => {
-                            Answer::Relation(self.relation(&full, &reference.id)?)
+                        Expected::Ref(reference) | Expected::RefWithin { reference, .. } => {
+                            let whole = self.relation(&full, &reference.id)?;
+                            match scope {
+                                None => Answer::Relation(whole),
+                                Some(within) => Answer::Within {
+                                    relation: self.scoped_relation(
+                                        &full,
+                                        &reference.id,
+                                        &within.paths,
+                                        &whole,
+                                    )?,
+                                    whole,
+                                    within: within.clone(),
+                                },
+                            }
                         }
                         Expected::Contains(named) => Answer::Containment {
                             each: named
@@ -257,15 +318,73 @@ impl Checker {
                     lookup: self
                         .volatile
                         .not_found
-                        .get(*id)
+                        .get(id)
                         .cloned()
                         .unwrap_or(Lookup::Missing),
                     shallow,
                 },
             };
-            standings.insert(*id, standing);
+            standings.insert((id, scope), standing);
         }
         Ok(standings)
+    }
+
+    /// Makes sure how each (served commit, paths) relates to `reference` within the paths is
+    /// known, asking git for several at once.
+    fn learn_scoped_relations(
+        &mut self,
+        scoped: &[(String, &[String])],
+        reference: &str,
+    ) -> Result<(), RepoError> {
+        let mut missing: Vec<(String, &[String], Relation)> = Vec::new();
+        for (served, paths) in scoped {
+            let key = scoped_key(served, reference, paths);
+            if self.known_scoped_relations().contains_key(&key)
+                || missing.iter().any(|(s, p, _)| s == served && p == paths)
+            {
+                continue;
+            }
+            let whole = self.relation(served, reference)?;
+            missing.push((served.clone(), paths, whole));
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let repo = &self.repo;
+        let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |(s, p, whole)| {
+            repo.relation_within(s, reference, p, whole)
+        });
+        for ((served, paths, _), relation) in missing.into_iter().zip(found) {
+            self.known_scoped_relations()
+                .insert(scoped_key(&served, reference, paths), relation?);
+        }
+        Ok(())
+    }
+
+    /// How `served` relates to `reference` within `paths`, from the cache or git.
+    fn scoped_relation(
+        &mut self,
+        served: &str,
+        reference: &str,
+        paths: &[String],
+        whole: &Relation,
+    ) -> Result<Relation, RepoError> {
+        let key = scoped_key(served, reference, paths);
+        if let Some(relation) = self.known_scoped_relations().get(&key) {
+            return Ok(relation.clone());
+        }
+        let relation = self.repo.relation_within(served, reference, paths, whole)?;
+        self.known_scoped_relations().insert(key, relation.clone());
+        Ok(relation)
+    }
+
+    /// The scoped relations already counted, kept as [`Checker::known_relations`] are.
+    fn known_scoped_relations(&mut self) -> &mut HashMap<ScopedKey, Relation> {
+        if self.volatile.boundary.is_empty() {
+            &mut self.scoped_relations
+        } else {
+            &mut self.volatile.shallow_scoped_relations
+        }
     }
 
     /// Makes sure where each named commit's change is, seen from each of `served`, is known:
@@ -377,6 +496,36 @@ impl Checker {
             subject: None,
         })
     }
+}
+
+/// A served id, and the scope its build is held within.
+type StandingKey<'a> = (&'a str, Option<&'a Within>);
+
+/// (served commit, ref commit, paths joined by newlines).
+type ScopedKey = (String, String, String);
+
+fn scoped_key(served: &str, reference: &str, paths: &[String]) -> ScopedKey {
+    (served.to_owned(), reference.to_owned(), paths.join("\n"))
+}
+
+/// `paths` as git is given them: without `./` in front or `/` behind, sorted, each once; `None`
+/// when one of them is the whole repository (`.`, or nothing).
+fn scope_paths(paths: &[String]) -> Option<Vec<String>> {
+    let mut scope = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut p = path.trim();
+        while let Some(rest) = p.strip_prefix("./") {
+            p = rest.trim_start_matches('/');
+        }
+        let p = p.trim_end_matches('/');
+        if p.is_empty() || p == "." {
+            return None;
+        }
+        scope.push(p.to_owned());
+    }
+    scope.sort_unstable();
+    scope.dedup();
+    (!scope.is_empty()).then_some(scope)
 }
 
 /// How `served` relates to `reference`, as git counts it: within `boundary` in a shallow clone.

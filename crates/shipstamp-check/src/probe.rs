@@ -173,6 +173,7 @@ fn served_from_stamp(
     served.package = Some(stamp.package.name.clone());
     served.version = Some(stamp.package.version.clone());
     served.built_at = stamp.build.time;
+    served.paths = stamp.git.paths.clone();
     Ok(served)
 }
 

@@ -41,6 +41,9 @@ pub enum ReasonKind {
     HistoryCut,
     /// Built from uncommitted changes.
     Dirty,
+    /// A build that matches the ref within its scope while the ref has commits elsewhere (or
+    /// the build does): where they are.
+    Scope,
     /// What a build contains of the commits asked about, and how it was found.
     Contains,
     /// A commit asked about that a build lacks, and where the build stands.

@@ -106,8 +106,31 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Expected {
-    /// Exactly this commit: `match`, or `behind`, `ahead`, `diverged`.
+    /// Exactly this commit: `match`, or `behind`, `ahead`, `diverged`. A build whose stamp
+    /// carries its scope (`git.paths`, a package-scoped build) is held against it within that
+    /// scope, as [`Expected::RefWithin`] holds every build.
     Ref(Commit),
+    /// This commit, counting only the commits that change something under `paths`
+    /// (repository-relative, taken literally: `services/orders`, `Cargo.lock`): a build that
+    /// differs from it only by commits elsewhere is `match`, and `behind`, `ahead` and
+    /// `diverged` count the commits under the paths ([`TargetReport::scope`] has all of them).
+    /// No paths, or `.`, is the whole repository, whatever a build's stamp says.
+    ///
+    /// ```
+    /// use shipstamp_check::{Commit, Expected};
+    ///
+    /// let main = Commit::new("64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    /// let question = Expected::RefWithin {
+    ///     reference: main,
+    ///     paths: vec!["services/orders".into(), "Cargo.lock".into()],
+    /// };
+    /// ```
+    RefWithin {
+        /// The ref's commit.
+        reference: Commit,
+        /// Where the commits that count change something.
+        paths: Vec<String>,
+    },
     /// Any build that contains every one of these commits (or the same changes): `includes` or
     /// `lacks`.
     Contains(Vec<Commit>),
@@ -118,7 +141,7 @@ impl Expected {
     /// be running it.
     pub fn newest_time(&self) -> Option<shipstamp::Timestamp> {
         match self {
-            Expected::Ref(c) => c.time,
+            Expected::Ref(c) | Expected::RefWithin { reference: c, .. } => c.time,
             Expected::Contains(commits) => commits.iter().filter_map(|c| c.time).max(),
         }
     }
@@ -140,6 +163,23 @@ impl From<Commit> for Expected {
     fn from(commit: Commit) -> Expected {
         Expected::Ref(commit)
     }
+}
+
+/// What a target was held against the ref within: the paths whose commits count, and the
+/// counts of every commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Scope {
+    /// Repository-relative paths: only commits that change something under them count.
+    pub paths: Vec<String>,
+    /// Whether the paths are the build's own (its stamp's `git.paths`), rather than given with
+    /// [`Expected::RefWithin`].
+    pub from_build: bool,
+    /// Commits the target is behind the ref, counting every commit (`None` when it is not
+    /// behind at all).
+    pub behind_total: Option<u64>,
+    /// Commits the target is ahead of the ref, counting every commit.
+    pub ahead_total: Option<u64>,
 }
 
 /// A commit asked about with [`Expected::Contains`] that a target's build contains.
@@ -316,9 +356,10 @@ pub struct TargetReport {
     pub version: Option<String>,
     /// Whether the served build was dirty, when served.
     pub dirty: Option<bool>,
-    /// Commits the target is behind the ref.
+    /// Commits the target is behind the ref (within [`TargetReport::scope`], when there is one:
+    /// then `Some(0)` when every commit it is behind is elsewhere).
     pub behind: Option<u64>,
-    /// Commits the target is ahead of the ref.
+    /// Commits the target is ahead of the ref (within [`TargetReport::scope`], as `behind`).
     pub ahead: Option<u64>,
     /// The merge base, when diverged.
     pub merge_base: Option<String>,
@@ -334,6 +375,9 @@ pub struct TargetReport {
     pub exe_replaced: Option<bool>,
     /// What Linux tells about the process, for a `pid:` or `pidfile:` target.
     pub process: Option<ProcessFacts>,
+    /// The paths whose commits counted, and the counts of all commits, when the target was
+    /// held against the ref within a scope (its build's, or [`Expected::RefWithin`]'s).
+    pub scope: Option<Scope>,
     /// With [`Expected::Contains`]: the commits asked about that the build contains.
     pub includes: Vec<Included>,
     /// With [`Expected::Contains`]: the commits asked about that the build lacks.
@@ -371,6 +415,7 @@ impl TargetReport {
             started_before_ref: false,
             exe_replaced: None,
             process: None,
+            scope: None,
             includes: Vec::new(),
             lacks: Vec::new(),
         }

@@ -34,6 +34,9 @@ pub struct Document<'a> {
     pub git_commit_time: Option<i64>,
     /// `git.source`: `git`, `env`, `cargo-vcs-info`, `vergen`.
     pub git_source: Option<&'a str>,
+    /// `git.paths`: the repository-relative paths a package-scoped build was made from; the
+    /// key is left out when `None` (a whole-repository build).
+    pub git_paths: Option<&'a [&'a str]>,
     /// `build.time`, in Unix seconds.
     pub build_time: Option<i64>,
     /// `build.profile`.
@@ -42,6 +45,26 @@ pub struct Document<'a> {
     pub build_target: Option<&'a str>,
     /// `build.rustc`.
     pub build_rustc: Option<&'a str>,
+}
+
+/// Whether `path` can be one of `git.paths`: relative to the repository's top and inside it
+/// (not empty, not absolute, no `..`, no drive letter or backslash, no control character).
+/// A scope read from a document is used only when each of its paths is.
+///
+/// ```
+/// use shipstamp_format::is_repository_relative;
+///
+/// assert!(is_repository_relative("services/orders"));
+/// assert!(!is_repository_relative("/home/ci/orders"));
+/// assert!(!is_repository_relative("services/../../etc"));
+/// ```
+pub fn is_repository_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.contains(|c: char| c.is_control())
+        && !(path.len() > 1 && path.as_bytes()[1] == b':')
+        && path.split('/').all(|part| part != "..")
 }
 
 impl<'a> Document<'a> {
@@ -58,6 +81,7 @@ impl<'a> Document<'a> {
             git_describe: None,
             git_commit_time: None,
             git_source: None,
+            git_paths: None,
             build_time: None,
             build_profile: None,
             build_target: None,
@@ -145,6 +169,18 @@ impl<'a> Document<'a> {
         out.time_or_null(self.git_commit_time);
         out.raw(b",\"source\":");
         out.string_or_null(self.git_source);
+        if let Some(paths) = self.git_paths {
+            out.raw(b",\"paths\":[");
+            let mut i = 0;
+            while i < paths.len() {
+                if i > 0 {
+                    out.byte(b',');
+                }
+                out.string(paths[i].as_bytes());
+                i += 1;
+            }
+            out.byte(b']');
+        }
         out.raw(b"},\"build\":{\"time\":");
         out.time_or_null(self.build_time);
         out.raw(b",\"profile\":");
@@ -279,6 +315,19 @@ mod tests {
         ), "{json}");
         assert!(!json.contains('\n'));
         assert_eq!(doc.head_len() + 1, json.len());
+    }
+
+    #[test]
+    fn paths_only_when_scoped() {
+        let paths = ["services/orders", "Cargo.lock"];
+        let doc = Document {
+            git_paths: Some(&paths),
+            ..Document::new("orders", "1")
+        };
+        assert!(doc.to_json().contains(
+            r#""source":null,"paths":["services/orders","Cargo.lock"]},"build""#
+        ));
+        assert!(!Document::new("orders", "1").to_json().contains("paths"));
     }
 
     #[test]

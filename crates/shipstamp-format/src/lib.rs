@@ -34,7 +34,7 @@ pub use build_info::{
     BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, LABEL_DIRTY, LABEL_PACKAGE, LABEL_REVISION,
     LABEL_VERSION, START_TIME_SUFFIX,
 };
-pub use document::{Document, SCHEMA};
+pub use document::{Document, SCHEMA, is_repository_relative};
 pub use process::{process_started_at, start_ticks};
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use url::{ShownUrl, UrlParts, shown_text, shown_url, stampable_url};

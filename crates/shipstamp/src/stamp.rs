@@ -6,7 +6,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Repr};
-use shipstamp_format::Document;
+use shipstamp_format::{Document, is_repository_relative};
 
 use crate::{Timestamp, process};
 
@@ -74,6 +74,11 @@ pub struct Git {
     pub commit_time: Option<Timestamp>,
     /// Where these facts came from.
     pub source: Option<GitSource>,
+    /// In a package-scoped build, the repository-relative paths the build was made from (its
+    /// dirty flag and freshness consider them only); `None` for a whole-repository build.
+    /// `shipstamp check` scopes its comparison to them when not told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
 }
 
 /// Where a stamp's git facts came from.
@@ -227,15 +232,23 @@ impl Stamp {
     }
 
     fn head(&self) -> &str {
-        self.head
-            .0
-            .get_or_init(|| self.document().head_string().into_boxed_str())
+        self.head.0.get_or_init(|| {
+            let paths: Option<Vec<&str>> = self
+                .git
+                .paths
+                .as_ref()
+                .map(|p| p.iter().map(String::as_str).collect());
+            self.document(paths.as_deref())
+                .head_string()
+                .into_boxed_str()
+        })
     }
 
     /// What the stamp says, for the one writer of `shipstamp/v1`.
-    fn document(&self) -> Document<'_> {
+    fn document<'a>(&'a self, paths: Option<&'a [&'a str]>) -> Document<'a> {
         let (package, git, build) = (&self.package, &self.git, &self.build);
         Document {
+            git_paths: paths,
             package_repository: package.repository.as_deref(),
             git_commit: git.commit.as_deref(),
             git_short: git.short.as_deref(),
@@ -319,6 +332,8 @@ struct RawGit {
     /// A source this version does not know reads as unknown.
     #[serde(default)]
     source: Option<serde_json::Value>,
+    #[serde(default)]
+    paths: Option<Vec<String>>,
 }
 
 impl TryFrom<RawStamp> for Stamp {
@@ -354,6 +369,17 @@ impl TryFrom<RawStamp> for Stamp {
             .git
             .source
             .and_then(|v| serde_json::from_value::<GitSource>(v).ok());
+        if let Some(bad) = raw
+            .git
+            .paths
+            .iter()
+            .flatten()
+            .find(|p| !is_repository_relative(p))
+        {
+            return Err(format!(
+                "git.paths {bad:?} is not a path relative to the repository's top"
+            ));
+        }
         // Only what may be stamped is kept: the one writer writes nothing else.
         let package = Package {
             repository: raw
@@ -373,6 +399,7 @@ impl TryFrom<RawStamp> for Stamp {
                 describe: raw.git.describe,
                 commit_time: raw.git.commit_time,
                 source,
+                paths: raw.git.paths,
             },
             build: raw.build,
             process: ProcessFacts::Recorded(raw.process),

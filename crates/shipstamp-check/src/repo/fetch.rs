@@ -8,7 +8,7 @@ impl Repo {
     /// `git fetch` from the default remote, given at most `timeout` (then killed): a dashboard
     /// that runs for days keeps `origin/main` current this way. Never prompts for credentials.
     pub fn fetch(&self, timeout: std::time::Duration) -> Result<(), RepoError> {
-        let mut cmd = self.command(&["fetch", "--quiet"]);
+        let mut cmd = Repo::command(&self.dir, &["fetch", "--quiet"]);
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
         // Its own process group: git runs a remote helper (git-remote-https, ssh) that a hung
         // fetch is stuck in, and that must be stopped with it.

@@ -169,6 +169,9 @@ pub(crate) type RepoState = [Option<SystemTime>; STATE_FILES.len()];
 #[derive(Debug, Clone)]
 pub struct Repo {
     dir: PathBuf,
+    /// The work tree's top directory (`dir` in a bare repository): repository-relative paths
+    /// are given to git from there.
+    top: PathBuf,
     state_files: Vec<PathBuf>,
 }
 
@@ -184,9 +187,10 @@ impl Repo {
         }
         let mut repo = Repo {
             dir: dir.to_path_buf(),
+            top: dir.to_path_buf(),
             state_files: Vec::new(),
         };
-        let mut args = vec!["rev-parse", "--absolute-git-dir"];
+        let mut args = vec!["rev-parse", "--absolute-git-dir", "--show-prefix"];
         for file in STATE_FILES {
             args.extend(["--git-path", file]);
         }
@@ -205,7 +209,13 @@ impl Repo {
                 e
             }
         })?;
-        repo.state_files = out.lines().skip(1).map(|p| dir.join(p)).collect();
+        let mut lines = out.lines().skip(1);
+        // `sub/dir/` when opened below the top: as many steps up.
+        let prefix = lines.next().unwrap_or_default();
+        for _ in prefix.split('/').filter(|c| !c.is_empty()) {
+            repo.top.push("..");
+        }
+        repo.state_files = lines.map(|p| dir.join(p)).collect();
         Ok(repo)
     }
 
@@ -366,19 +376,77 @@ impl Repo {
             ],
             None,
         )?;
-        let mut counts = out.split_whitespace().map(str::parse::<u64>);
-        let (Some(Ok(ahead)), Some(Ok(behind))) = (counts.next(), counts.next()) else {
-            return Err(RepoError {
-                stderr: Some(format!("unexpected output {out:?}")),
-                ..RepoError::new(RepoErrorKind::GitFailed, "git rev-list --count".into())
-            });
-        };
+        let (ahead, behind) = counts(&out, "git rev-list --count")?;
         Ok(match (ahead, behind) {
             (0, 0) => Relation::Same,
             (0, behind) => Relation::Behind(behind),
             (ahead, 0) => Relation::Ahead(ahead),
             (ahead, behind) => Relation::Diverged {
                 merge_base: self.merge_base(served, target)?,
+                ahead,
+                behind,
+            },
+        })
+    }
+
+    /// [`Repo::relation`] counting only the commits that change something under `paths`
+    /// (literal, repository-relative), given how the two relate as a whole (`whole`, which
+    /// decides what cannot be scoped: the same commit, a cut history). One git process, two
+    /// when no commit under the paths is found (the trees under them are then compared, so a
+    /// history git simplified away never makes a difference look like none).
+    pub(crate) fn relation_within(
+        &self,
+        served: &str,
+        target: &str,
+        paths: &[String],
+        whole: &Relation,
+    ) -> Result<Relation, RepoError> {
+        let merge_base = match whole {
+            Relation::Same | Relation::Cut(_) => return Ok(whole.clone()),
+            Relation::Diverged { merge_base, .. } => merge_base.clone(),
+            Relation::Behind(_) | Relation::Ahead(_) => None,
+        };
+        let range = format!("{served}...{target}");
+        let mut args = vec![
+            "--literal-pathspecs",
+            "rev-list",
+            "--left-right",
+            "--count",
+            "--end-of-options",
+            &range,
+            "--",
+        ];
+        args.extend(paths.iter().map(String::as_str));
+        let out = self.output_in(&self.top, &args, None)?;
+        if !out.status.success() {
+            return Err(failed(&args, &out));
+        }
+        let out = String::from_utf8_lossy(&out.stdout);
+        let (ahead, behind) = counts(&out, "git rev-list --count -- PATHS")?;
+        Ok(match (ahead, behind) {
+            (0, 0) => {
+                let mut args = vec![
+                    "--literal-pathspecs",
+                    "diff",
+                    "--quiet",
+                    "--no-ext-diff",
+                    "--end-of-options",
+                    served,
+                    target,
+                    "--",
+                ];
+                args.extend(paths.iter().map(String::as_str));
+                let out = self.output_in(&self.top, &args, None)?;
+                match out.status.code() {
+                    Some(0) => Relation::Same,
+                    Some(1) => whole.clone(),
+                    _ => return Err(failed(&args, &out)),
+                }
+            }
+            (0, behind) => Relation::Behind(behind),
+            (ahead, 0) => Relation::Ahead(ahead),
+            (ahead, behind) => Relation::Diverged {
+                merge_base,
                 ahead,
                 behind,
             },
@@ -498,10 +566,10 @@ impl Repo {
         state
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    fn command(dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         cmd.arg("-C")
-            .arg(&self.dir)
+            .arg(dir)
             .args(args)
             .env("GIT_OPTIONAL_LOCKS", "0")
             .env("GIT_TERMINAL_PROMPT", "0")
@@ -544,7 +612,17 @@ impl Repo {
     }
 
     fn output(&self, args: &[&str], input: Option<&str>) -> Result<Output, RepoError> {
-        let mut cmd = self.command(args);
+        self.output_in(&self.dir, args, input)
+    }
+
+    /// Runs git in `dir`: its output, whatever its exit status.
+    fn output_in(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        input: Option<&str>,
+    ) -> Result<Output, RepoError> {
+        let mut cmd = Repo::command(dir, args);
         cmd.stdin(if input.is_some() {
             Stdio::piped()
         } else {
@@ -606,6 +684,18 @@ fn failed(args: &[&str], out: &Output) -> RepoError {
             RepoErrorKind::GitFailed,
             format!("git {subcommand} {status}"),
         )
+    }
+}
+
+/// The two counts `git rev-list --left-right --count` writes.
+fn counts(out: &str, what: &str) -> Result<(u64, u64), RepoError> {
+    let mut counts = out.split_whitespace().map(str::parse::<u64>);
+    match (counts.next(), counts.next()) {
+        (Some(Ok(left)), Some(Ok(right))) => Ok((left, right)),
+        _ => Err(RepoError {
+            stderr: Some(format!("unexpected output {out:?}")),
+            ..RepoError::new(RepoErrorKind::GitFailed, what.into())
+        }),
     }
 }
 

@@ -77,6 +77,9 @@ pub struct Served {
     pub started_at: Option<Timestamp>,
     /// Whether the serving process's executable was replaced on disk since it started.
     pub exe_replaced: Option<bool>,
+    /// The repository-relative paths the build was scoped to, when the document says
+    /// (`git.paths` of a package-scoped `shipstamp/v1` build).
+    pub paths: Option<Vec<String>>,
 }
 
 impl fmt::Display for ServedShape {
@@ -118,6 +121,7 @@ impl Served {
             built_at: None,
             started_at: None,
             exe_replaced: None,
+            paths: None,
         }
     }
 }
@@ -265,6 +269,7 @@ fn parse(body: &[u8], pointer: Option<&str>) -> Result<Served, ParseError> {
             built_at: stamp.build.time,
             started_at: process.as_ref().and_then(|p| p.started_at),
             exe_replaced: process.and_then(|p| p.exe_replaced),
+            paths: stamp.git.paths.clone(),
         });
     }
     if let Some(c) = value.get("gitCommit") {

@@ -5,7 +5,7 @@
 use crate::process::ProcessFacts;
 use crate::reason::{Reason, ReasonKind};
 use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
-use crate::report::{Expected, Failure, Included, Observation, Status, TargetReport};
+use crate::report::{Expected, Failure, Included, Observation, Scope, Status, TargetReport};
 use crate::served::Served;
 
 /// Where a served commit stands, as the local repository tells.
@@ -29,6 +29,22 @@ pub(crate) enum Answer {
         each: Vec<Containment>,
         shallow: bool,
     },
+    /// To the ref's commit, counting only the commits that change something `within` some
+    /// paths (`relation`), and counting every commit (`whole`).
+    Within {
+        relation: Relation,
+        whole: Relation,
+        within: Within,
+    },
+}
+
+/// The paths a served commit is held against the ref within.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Within {
+    /// Repository-relative, sorted, each once.
+    pub(crate) paths: Vec<String>,
+    /// Whether they are the build's own (its stamp's `git.paths`).
+    pub(crate) from_build: bool,
 }
 
 /// The report for one observation. `standing` is where its served commit stands (`None` when it
@@ -137,6 +153,31 @@ fn served_report(
     report.commit_time = commit.time;
     let relation = match (answer, expected) {
         (Answer::Relation(relation), _) => relation,
+        (
+            Answer::Within {
+                relation,
+                whole,
+                within,
+            },
+            _,
+        ) => {
+            let (behind_total, ahead_total) = totals(whole);
+            report.scope = Some(Scope {
+                paths: within.paths.clone(),
+                from_build: within.from_build,
+                behind_total,
+                ahead_total,
+            });
+            if *relation == Relation::Same {
+                // Nothing under the paths tells them apart; 0 says so where the whole did not.
+                report.behind = behind_total.map(|_| 0);
+                report.ahead = ahead_total.map(|_| 0);
+                if let Some(elsewhere) = elsewhere(whole, within) {
+                    report.reason = Some(Reason::new(ReasonKind::Scope, elsewhere));
+                }
+            }
+            relation
+        }
         (Answer::Containment { each, shallow }, Expected::Contains(named)) => {
             contains(&mut report, commit, named, each, *shallow);
             return dirty(report, served, commit, allow_dirty);
@@ -189,6 +230,56 @@ fn served_report(
         }
     };
     dirty(report, served, commit, allow_dirty)
+}
+
+/// How many commits one is behind and ahead of the other, counting every commit.
+fn totals(whole: &Relation) -> (Option<u64>, Option<u64>) {
+    match whole {
+        Relation::Behind(n) => (Some(*n), None),
+        Relation::Ahead(n) => (None, Some(*n)),
+        Relation::Diverged { ahead, behind, .. } => (Some(*behind), Some(*ahead)),
+        Relation::Same | Relation::Cut(_) => (None, None),
+    }
+}
+
+/// Why a build that differs from the ref is a match within its paths: "the ref is 3 commits
+/// ahead, none under services/a". `None` when it does not differ at all.
+fn elsewhere(whole: &Relation, within: &Within) -> Option<String> {
+    let commits = |n: u64| format!("{n} {}", if n == 1 { "commit" } else { "commits" });
+    let what = match whole {
+        Relation::Same | Relation::Cut(_) => return None,
+        Relation::Behind(n) => format!("the ref is {} ahead", commits(*n)),
+        Relation::Ahead(n) => format!("it is {} ahead of the ref", commits(*n)),
+        Relation::Diverged { ahead, behind, .. } => format!(
+            "it and the ref have diverged ({} on its side, {} on the ref's)",
+            commits(*ahead),
+            commits(*behind)
+        ),
+    };
+    let mut text = format!("{what}, none under {}", listed(&within.paths));
+    if within.from_build {
+        text.push_str(" (the paths its build is scoped to)");
+    }
+    Some(text)
+}
+
+/// `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`.
+pub(crate) fn listed(paths: &[String]) -> String {
+    const SHOWN: usize = 3;
+    match paths {
+        [] => String::new(),
+        [only] => only.clone(),
+        _ if paths.len() <= SHOWN => format!(
+            "{} and {}",
+            paths[..paths.len() - 1].join(", "),
+            paths[paths.len() - 1]
+        ),
+        _ => format!(
+            "{} and {} more",
+            paths[..SHOWN].join(", "),
+            paths.len() - SHOWN
+        ),
+    }
 }
 
 /// A build from uncommitted changes is `dirty`, whatever its commit says, unless allowed.
@@ -319,7 +410,9 @@ fn unstamped(
     let why = &failure.reason;
     let started = process.and_then(|p| p.started_at);
     let reference = match expected {
-        Expected::Ref(commit) => commit,
+        Expected::Ref(commit) | Expected::RefWithin {
+            reference: commit, ..
+        } => commit,
         Expected::Contains(named) => {
             return unstamped_contains(url, name, started, why, named);
         }

@@ -137,6 +137,15 @@ pub enum Expected {
 }
 
 impl Expected {
+    /// The ref's commit, when a ref is what is expected ([`Expected::Ref`],
+    /// [`Expected::RefWithin`]).
+    pub fn reference(&self) -> Option<&Commit> {
+        match self {
+            Expected::Ref(c) | Expected::RefWithin { reference: c, .. } => Some(c),
+            Expected::Contains(_) => None,
+        }
+    }
+
     /// When the newest commit asked about was made: a process that started before it cannot
     /// be running it.
     pub fn newest_time(&self) -> Option<shipstamp::Timestamp> {

@@ -10,7 +10,7 @@ use crate::error::{CliError, repo_message};
 use crate::fleet::{Defaults, Env, Fleet, Selection, Service};
 use crate::sources::{PrometheusSpec, SourceOptions, SourceSpec};
 use crate::targets::read_targets;
-use crate::values::{Resolve, parse_positive_duration, parse_resolve};
+use crate::values::{Resolve, parse_positive_duration, parse_repository_path, parse_resolve};
 
 /// Defaults of the shared flags, when neither the command line nor a fleet file's
 /// `[defaults]` sets them: the library's (a test holds them equal), as consts for `--help`.
@@ -49,12 +49,24 @@ pub(crate) struct CheckFlags {
     /// merge named by its last commit): includes or lacks per target. Repeatable: all of them.
     #[arg(long, value_name = "COMMIT")]
     pub(crate) contains: Vec<String>,
+    /// With --ref: only commits that change something under PATH count (relative to the
+    /// repository's top: services/orders, Cargo.lock). A build that differs from REF only by
+    /// commits elsewhere is a match; behind and ahead count the commits under the paths.
+    /// Repeatable. Without it, a build whose stamp carries its scope (git.paths) is held within
+    /// that; --path . counts every commit.
+    #[arg(
+        long = "path",
+        value_name = "PATH",
+        value_parser = parse_repository_path,
+        conflicts_with = "contains"
+    )]
+    pub(crate) paths: Vec<String>,
     /// The repository in which to resolve REF and the served commits [default: .]
     #[arg(long, value_name = "DIR")]
     pub(crate) repo: Option<PathBuf>,
     /// Many services × environments, from a fleet file (TOML, docs/fleet-file.md) instead of
     /// --ref, --repo, URLs and --targets.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address", "prometheus"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address", "prometheus", "paths"])]
     pub(crate) fleet: Option<PathBuf>,
     /// With --fleet: only this service (repeatable).
     #[arg(long = "service", value_name = "NAME")]
@@ -198,13 +210,16 @@ impl CheckFlags {
         let options = SourceOptions {
             timeout: self.timeout,
         };
-        let env = Env::new(
+        let mut env = Env::new(
             None,
             self.reference.clone().unwrap_or_default(),
             &spec,
             options,
         )
         .map_err(|why| CliError::usage(format!("--prometheus: {why}")))?;
+        if !self.paths.is_empty() {
+            env.paths = Some(self.paths.clone());
+        }
         let repo_path = self.repo.clone().unwrap_or_else(|| PathBuf::from("."));
         // One repository, named on the command line: nothing else could be checked.
         let repo =

@@ -8,7 +8,7 @@ use shipstamp_check::{Commit, Expected, TargetReport};
 use crate::args::{CheckFlags, Question};
 use crate::error::CliError;
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
-use crate::present::{detail, display_name, label, paint, short};
+use crate::present::{detail, display_name, label, paint, paths_listed, short};
 use crate::rounds::{Cell, Round, Rounds};
 use crate::summary::{Counts, RoundSummary};
 use crate::values::parse_positive_duration;
@@ -283,7 +283,8 @@ fn write_text(
 }
 
 /// What a cell was asked, as its header says it: `main = 3f9c2e1 (2026-11-22T09:58:11Z)`, or
-/// `contains 64b8e19 "Fix double emit" (2026-11-20T09:12:44Z)`.
+/// `contains 64b8e19 "Fix double emit" (2026-11-20T09:12:44Z)`; a ref within paths adds
+/// `under services/a and Cargo.lock`.
 fn asked(cell: &Cell) -> String {
     let time = |c: &Commit| c.time.map(|t| format!(" ({t})")).unwrap_or_default();
     match &cell.expected {
@@ -301,16 +302,17 @@ fn asked(cell: &Cell) -> String {
                 .collect();
             format!("contains {}", each.join(", "))
         }
-        expected => {
-            let commit = match expected {
-                Expected::Ref(commit) => Some(commit),
-                _ => None,
-            };
-            match commit {
-                Some(c) => format!("{} = {}{}", cell.ref_name, short(&c.id), time(c)),
-                None => cell.ref_name.clone(),
-            }
-        }
+        Expected::RefWithin { reference: c, paths } if !paths.is_empty() => format!(
+            "{} = {}{} under {}",
+            cell.ref_name,
+            short(&c.id),
+            time(c),
+            paths_listed(paths)
+        ),
+        expected => match expected.reference() {
+            Some(c) => format!("{} = {}{}", cell.ref_name, short(&c.id), time(c)),
+            None => cell.ref_name.clone(),
+        },
     }
 }
 

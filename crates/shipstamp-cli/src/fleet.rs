@@ -18,7 +18,7 @@ use toml::Spanned;
 use crate::error::{CliError, repo_message};
 use crate::sources::{PrometheusSpec, SourceOptions, SourceSpec};
 use crate::targets::{Line, dedupe, parse_line, read_lines};
-use crate::values::parse_positive_duration;
+use crate::values::{parse_positive_duration, parse_repository_path};
 
 /// A fleet to check.
 #[derive(Debug)]
@@ -51,6 +51,10 @@ pub(crate) struct Env {
     /// `None` for the command line's one environment.
     pub(crate) name: Option<String>,
     pub(crate) reference: String,
+    /// Only commits that change something under these count (`paths`, `--path`); `Some([])`
+    /// counts every commit, whatever the builds' stamps say; `None` leaves it to each build's
+    /// own scope (`git.paths`).
+    pub(crate) paths: Option<Vec<String>>,
     /// Where its instances come from, observed side by side every round.
     pub(crate) sources: Vec<Box<dyn Source>>,
     /// How many targets are listed (the sources may find more).
@@ -68,6 +72,7 @@ impl Env {
         Ok(Env {
             name,
             reference,
+            paths: None,
             sources: spec.sources(options)?,
             listed: spec.listed(),
         })
@@ -202,6 +207,7 @@ impl Fleet {
             let service_ref = raw_service.reference.as_ref().map(|r| r.get_ref().clone());
             let fetch = duration(&file, &format!("{key}.fetch"), raw_service.fetch.as_ref())?
                 .or(defaults.fetch);
+            let service_paths = paths(&file, &format!("{key}.paths"), raw_service.paths.as_ref())?;
             let service_field = raw_service.field.as_ref();
             if let Some(f) = service_field {
                 check_field(&file, &format!("{key}.field"), f)?;
@@ -229,6 +235,8 @@ impl Fleet {
                             &format!("{env_key}: no ref, and {key} has none either"),
                         )
                     })?;
+                let env_paths = paths(&file, &format!("{env_key}.paths"), raw_env.paths.as_ref())?
+                    .or_else(|| service_paths.clone());
                 let field = match raw_env.field.as_ref() {
                     Some(f) => {
                         check_field(&file, &format!("{env_key}.field"), f)?;
@@ -328,8 +336,9 @@ impl Fleet {
                     each_address: read.each_address,
                     prometheus,
                 };
-                let env = Env::new(Some(env_name), reference, &spec, options)
+                let mut env = Env::new(Some(env_name), reference, &spec, options)
                     .map_err(|why| file.error(env_at.clone(), &format!("{env_key}: {why}")))?;
+                env.paths = env_paths;
                 envs.push((env_start, env));
             }
             // In the file's order, not the map's.
@@ -385,6 +394,20 @@ fn duration(
         .map_err(|why| file.error(file.line(&value.span()), &format!("{key}: {why}")))
 }
 
+/// A `paths` list: each relative to the repository's top.
+fn paths(
+    file: &FileText<'_>,
+    key: &str,
+    value: Option<&Spanned<Vec<String>>>,
+) -> Result<Option<Vec<String>>, CliError> {
+    let Some(value) = value else { return Ok(None) };
+    for (i, path) in value.get_ref().iter().enumerate() {
+        parse_repository_path(path)
+            .map_err(|why| file.error(file.line(&value.span()), &format!("{key}[{i}]: {why}")))?;
+    }
+    Ok(Some(value.get_ref().clone()))
+}
+
 fn check_field(file: &FileText<'_>, key: &str, value: &Spanned<String>) -> Result<(), CliError> {
     let pointer = value.get_ref();
     if pointer.is_empty() || pointer.starts_with('/') {
@@ -423,6 +446,7 @@ struct RawService {
     reference: Option<Spanned<String>>,
     fetch: Option<Spanned<String>>,
     field: Option<Spanned<String>>,
+    paths: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<RawEnv>>,
 }
@@ -437,6 +461,7 @@ struct RawEnv {
     dns: Option<Spanned<Vec<String>>>,
     prometheus: Option<Spanned<RawPrometheus>>,
     field: Option<Spanned<String>>,
+    paths: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]

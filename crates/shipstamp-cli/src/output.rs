@@ -8,7 +8,7 @@ use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
 use shipstamp_check::{Commit, ProcessFacts, ProcessInspection, Status, TargetReport};
 
-use crate::present::{display_url, rank, reason_text, short};
+use crate::present::{display_url, rank, reason_of, short};
 use crate::rounds::{Broken, Cell};
 use crate::summary::{CellSummary, Counts};
 
@@ -225,6 +225,21 @@ pub(crate) struct TargetDoc {
     pub(crate) includes: Vec<IncludedDoc>,
     /// With `--contains`: the commits asked about that the build lacks; `[]` otherwise.
     pub(crate) lacks: Vec<String>,
+    /// The paths whose commits count (`behind` and `ahead` count only those), when the target
+    /// was held against the ref within some; `null` otherwise.
+    pub(crate) scope: Option<ScopeDoc>,
+}
+
+/// What a target was held against the ref within.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ScopeDoc {
+    pub(crate) paths: Vec<String>,
+    /// `build`: the build's own (its stamp's `git.paths`); `given`: `--path` or the fleet
+    /// file's `paths`.
+    pub(crate) from: &'static str,
+    /// Commits behind and ahead of the ref, counting every commit.
+    pub(crate) behind_total: Option<u64>,
+    pub(crate) ahead_total: Option<u64>,
 }
 
 /// A commit asked about with `--contains` that a build contains.
@@ -285,7 +300,7 @@ impl TargetDoc {
             service: cell.service.clone(),
             environment: cell.env.clone(),
             status: r.status.as_str(),
-            reason: r.reason.as_ref().map(reason_text),
+            reason: reason_of(r, &cell.ref_name),
             commit: r.commit.clone(),
             commit_subject: r.commit_subject.clone(),
             commit_time: r.commit_time,
@@ -310,6 +325,12 @@ impl TargetDoc {
                 })
                 .collect(),
             lacks: r.lacks.clone(),
+            scope: r.scope.as_ref().map(|s| ScopeDoc {
+                paths: s.paths.clone(),
+                from: if s.from_build { "build" } else { "given" },
+                behind_total: s.behind_total,
+                ahead_total: s.ahead_total,
+            }),
         }
     }
 }
@@ -444,6 +465,12 @@ pub(crate) mod golden {
             process: None,
             includes: Vec::new(),
             lacks: Vec::new(),
+            scope: Some(ScopeDoc {
+                paths: vec!["Cargo.lock".into(), "services/orders".into()],
+                from: "build",
+                behind_total: Some(5),
+                ahead_total: None,
+            }),
         }
     }
 
@@ -477,6 +504,7 @@ pub(crate) mod golden {
                 carrier: Some("7a7a7a7aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()),
             }],
             lacks: vec!["9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()],
+            scope: None,
         }
     }
 
@@ -517,6 +545,7 @@ pub(crate) mod golden {
             }),
             includes: Vec::new(),
             lacks: Vec::new(),
+            scope: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use shipstamp_check::{ParseErrorKind, Reason, ReasonKind, Status, TargetReport};
+use shipstamp_check::{ParseErrorKind, Reason, ReasonKind, Scope, Status, TargetReport};
 
 /// A reason as the command says it: the library's sentence, and the flag that changes the
 /// answer where there is one.
@@ -14,6 +14,57 @@ pub(crate) fn reason_text(reason: &Reason) -> String {
             format!("{reason}; give --field /json/pointer to where the commit is")
         }
         _ => reason.to_string(),
+    }
+}
+
+/// A target's reason as the command says it, naming the ref where the library says "the ref"
+/// (a match within paths: "main is 3 commits ahead, none under services/a").
+pub(crate) fn reason_of(r: &TargetReport, ref_name: &str) -> Option<String> {
+    let reason = r.reason.as_ref()?;
+    if reason.kind() == ReasonKind::Scope {
+        if let Some(note) = r.scope.as_ref().and_then(|s| elsewhere(s, ref_name)) {
+            return Some(note);
+        }
+    }
+    Some(reason_text(reason))
+}
+
+/// Why a build that differs from the ref is a match within its paths; `None` when it does not
+/// differ.
+fn elsewhere(scope: &Scope, ref_name: &str) -> Option<String> {
+    let what = match (scope.behind_total, scope.ahead_total) {
+        (Some(b), None) => format!("{ref_name} is {b} {} ahead", commits(b)),
+        (None, Some(a)) => format!("it is {a} {} ahead of {ref_name}", commits(a)),
+        (Some(b), Some(a)) => format!(
+            "it and {ref_name} have diverged ({a} {} on its side, {b} on {ref_name}'s)",
+            commits(a)
+        ),
+        (None, None) => return None,
+    };
+    let from = if scope.from_build {
+        " (the paths its build is scoped to)"
+    } else {
+        ""
+    };
+    Some(format!("{what}, none under {}{from}", paths_listed(&scope.paths)))
+}
+
+/// `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`.
+pub(crate) fn paths_listed(paths: &[String]) -> String {
+    const SHOWN: usize = 3;
+    match paths {
+        [] => String::new(),
+        [only] => only.clone(),
+        _ if paths.len() <= SHOWN => format!(
+            "{} and {}",
+            paths[..paths.len() - 1].join(", "),
+            paths[paths.len() - 1]
+        ),
+        _ => format!(
+            "{} and {} more",
+            paths[..SHOWN].join(", "),
+            paths.len() - SHOWN
+        ),
     }
 }
 
@@ -28,6 +79,30 @@ pub(crate) fn label(r: &TargetReport) -> String {
         (Status::Behind, Some(n), _) => format!("behind {n}"),
         (Status::Ahead, _, Some(n)) => format!("ahead {n}"),
         (status, _, _) => status.as_str().to_owned(),
+    }
+}
+
+/// The label of a match within paths that differs from the ref elsewhere: `match (main +3
+/// elsewhere)`, so that a page does not hide the difference; otherwise [`label`].
+pub(crate) fn shown_label(r: &TargetReport, ref_name: &str) -> String {
+    match elsewhere_label(r, ref_name) {
+        Some(elsewhere) => format!("{} ({elsewhere})", label(r)),
+        None => label(r),
+    }
+}
+
+/// What a match within paths leaves aside: `main +3 elsewhere`, `ahead 2 elsewhere`; `None`
+/// for anything else.
+pub(crate) fn elsewhere_label(r: &TargetReport, ref_name: &str) -> Option<String> {
+    if r.status != Status::Match {
+        return None;
+    }
+    let scope = r.scope.as_ref()?;
+    match (scope.behind_total, scope.ahead_total) {
+        (Some(b), None) => Some(format!("{ref_name} +{b} elsewhere")),
+        (None, Some(a)) => Some(format!("ahead {a} elsewhere")),
+        (Some(b), Some(a)) => Some(format!("{ref_name} +{b}, ahead {a} elsewhere")),
+        (None, None) => None,
     }
 }
 
@@ -48,13 +123,19 @@ pub(crate) fn position<'a>(r: &'a TargetReport, ref_name: &'a str) -> Option<Pos
         },
         _ => return None,
     };
-    Some(Position { place, ref_name })
+    Some(Position {
+        place,
+        ref_name,
+        scope: r.scope.as_ref(),
+    })
 }
 
 /// See [`position`]: written straight into the output (a fleet has 100,000 lines of them).
 pub(crate) struct Position<'a> {
     place: Place<'a>,
     ref_name: &'a str,
+    /// The paths the counts are within, and the counts of every commit.
+    scope: Option<&'a Scope>,
 }
 
 enum Place<'a> {
@@ -70,18 +151,39 @@ enum Place<'a> {
 impl fmt::Display for Position<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ref_name = self.ref_name;
+        let under = |f: &mut fmt::Formatter<'_>| match self.scope {
+            Some(scope) => write!(f, " under {}", paths_listed(&scope.paths)),
+            None => Ok(()),
+        };
+        let in_all = |f: &mut fmt::Formatter<'_>, n: Option<u64>| match n {
+            Some(n) => write!(f, " ({n} in all)"),
+            None => Ok(()),
+        };
+        let scope = self.scope;
         match self.place {
-            Place::Behind(n) => write!(f, "{n} {} behind {ref_name}", commits(n)),
-            Place::Ahead(n) => write!(f, "{n} {} ahead of {ref_name}", commits(n)),
+            Place::Behind(n) => {
+                write!(f, "{n} {} behind {ref_name}", commits(n))?;
+                under(f)?;
+                in_all(f, scope.and_then(|s| s.behind_total))
+            }
+            Place::Ahead(n) => {
+                write!(f, "{n} {} ahead of {ref_name}", commits(n))?;
+                under(f)?;
+                in_all(f, scope.and_then(|s| s.ahead_total))
+            }
             Place::Diverged {
                 ahead,
                 behind,
                 merge_base,
-            } => write!(
-                f,
-                "{ahead} ahead, {behind} behind {ref_name} (merge base {})",
-                merge_base.map(short).unwrap_or("none")
-            ),
+            } => {
+                write!(f, "{ahead} ahead, {behind} behind {ref_name}")?;
+                under(f)?;
+                write!(f, " (merge base {}", merge_base.map(short).unwrap_or("none"))?;
+                if let Some((a, b)) = scope.and_then(|s| s.ahead_total.zip(s.behind_total)) {
+                    write!(f, "; {a} ahead, {b} behind in all")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -160,7 +262,7 @@ fn each_restart_note(
 /// Every sentence that explains a target's status: the reason, where it stands, the restart
 /// signs.
 pub(crate) fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
-    let mut notes: Vec<String> = r.reason.iter().map(reason_text).collect();
+    let mut notes: Vec<String> = reason_of(r, ref_name).into_iter().collect();
     notes.extend(position(r, ref_name).map(|p| p.to_string()));
     notes.extend(restart_notes(r, ref_name));
     notes
@@ -183,14 +285,22 @@ impl fmt::Display for Detail<'_> {
         let (r, ref_name) = (self.r, self.ref_name);
         let mut empty = false;
         match (r.status, r.commit.as_deref().map(short)) {
-            (Status::Match, Some(c)) => match (&r.package, &r.version) {
-                (Some(p), Some(v)) => write!(f, "{c}  {p} {v}")?,
-                _ => f.write_str(c)?,
-            },
+            (Status::Match, Some(c)) => {
+                match (&r.package, &r.version) {
+                    (Some(p), Some(v)) => write!(f, "{c}  {p} {v}")?,
+                    _ => f.write_str(c)?,
+                }
+                // Commits elsewhere than the build's paths: said, as they are not drift.
+                if let Some(note) = reason_of(r, ref_name) {
+                    write!(f, "; {note}")?;
+                }
+            }
             // The commit is a column of its own, whatever explains the status.
             (_, Some(c)) => match (position(r, ref_name), &r.reason) {
                 (Some(position), _) => write!(f, "{c}  {position}")?,
-                (None, Some(reason)) => write!(f, "{c}  {}", reason_text(reason))?,
+                (None, Some(_)) => {
+                    write!(f, "{c}  {}", reason_of(r, ref_name).unwrap_or_default())?;
+                }
                 (None, None) => f.write_str(c)?,
             },
             _ => match &r.reason {

@@ -44,10 +44,7 @@ pub(crate) struct Broken {
 impl Cell {
     /// The ref's commit, when the question is a ref.
     pub(crate) fn reference(&self) -> Option<&Commit> {
-        match &self.expected {
-            Expected::Ref(commit) => Some(commit),
-            _ => None,
-        }
+        self.expected.reference()
     }
 
     /// The commits asked about, with `--contains`.
@@ -83,7 +80,9 @@ impl Round {
     /// The round counted: the one place its counts and exit code come from.
     pub(crate) fn summary(&self) -> RoundSummary {
         RoundSummary::of(
-            self.cells.iter().map(|c| c.reports.as_slice()),
+            self.cells
+                .iter()
+                .map(|c| (c.reports.as_slice(), c.ref_name.as_str())),
             self.broken.len(),
         )
     }
@@ -270,14 +269,23 @@ impl ServiceRounds {
                     r
                 }
             };
-            match (result, &self.refs[i]) {
-                (Ok(commit), _) => self.refs[i] = Ok(Expected::Ref(commit)),
-                (Err(why), Ok(Expected::Ref(previous))) => {
+            let previous = self.refs[i].as_ref().ok().and_then(Expected::reference);
+            match (result, previous) {
+                (Ok(commit), _) => {
+                    self.refs[i] = Ok(match &env.paths {
+                        Some(paths) => Expected::RefWithin {
+                            reference: commit,
+                            paths: paths.clone(),
+                        },
+                        None => Expected::Ref(commit),
+                    });
+                }
+                (Err(why), Some(previous)) => {
                     // Still compared with the commit it resolved to last; said every round.
                     let still = format!("{why}; still comparing with {}", short(&previous.id));
                     self.pending.push((i, still));
                 }
-                (Err(why), _) => self.refs[i] = Err(why),
+                (Err(why), None) => self.refs[i] = Err(why),
             }
         }
     }

@@ -6,7 +6,7 @@
 use shipstamp_check::{Status, TargetReport};
 
 use crate::error::{DRIFT, OK, UNDECIDED};
-use crate::present::{label, rank};
+use crate::present::{elsewhere_label, label, rank, shown_label};
 
 /// Targets counted by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,10 +88,13 @@ pub(crate) struct CellSummary {
     pub(crate) labels: Vec<(String, usize)>,
     /// The builds served, most hosts first.
     pub(crate) builds: Vec<Build>,
+    /// What the matches within paths leave aside, the most first: `main +3 elsewhere`.
+    pub(crate) elsewhere: Option<String>,
 }
 
 impl CellSummary {
-    pub(crate) fn of(reports: &[TargetReport]) -> CellSummary {
+    /// The summary of a cell's reports, held against `ref_name`.
+    pub(crate) fn of(reports: &[TargetReport], ref_name: &str) -> CellSummary {
         let counts = Counts::of(reports);
         // Counted by what the label is made of, so that it is written once per kind.
         let mut kinds: Vec<(&TargetReport, usize)> = Vec::new();
@@ -127,24 +130,35 @@ impl CellSummary {
                     commit: commit.clone(),
                     subject: r.commit_subject.clone(),
                     dirty,
-                    label: label(r),
+                    label: shown_label(r, ref_name),
                     hosts: 1,
                 }),
             }
         }
         builds.sort_by_key(|b| std::cmp::Reverse(b.hosts));
+        let elsewhere = reports
+            .iter()
+            .filter(|r| r.status == Status::Match)
+            .filter_map(|r| r.scope.as_ref().map(|s| (s.behind_total, s.ahead_total, r)))
+            .max_by_key(|(behind, ahead, _)| (*behind, *ahead))
+            .and_then(|(_, _, r)| elsewhere_label(r, ref_name));
         CellSummary {
             counts,
             labels: labels.into_iter().map(|(_, l, n)| (l, n)).collect(),
             builds,
+            elsewhere,
         }
     }
 
     /// `10/10 match`, `7/10 match, 3 behind 2`, `0/4 match, 4 diverged` (with `--contains`,
-    /// `3/4 include, 1 lacks`); `, 2 builds` when more than one build runs.
+    /// `3/4 include, 1 lacks`); `, 2 builds` when more than one build runs; `10/10 match (main
+    /// +3 elsewhere)` when the ref has moved on only outside the paths.
     pub(crate) fn text(&self, contains: bool) -> String {
         let word = if contains { "include" } else { "match" };
         let mut text = format!("{}/{} {word}", self.counts.matching, self.counts.targets);
+        if let Some(elsewhere) = &self.elsewhere {
+            text.push_str(&format!(" ({elsewhere})"));
+        }
         for (l, n) in self
             .labels
             .iter()
@@ -172,10 +186,12 @@ pub(crate) struct RoundSummary {
 impl RoundSummary {
     /// The summary of cells with these reports, and `broken` parts that could not be checked.
     pub(crate) fn of<'a>(
-        cells: impl Iterator<Item = &'a [TargetReport]>,
+        cells: impl Iterator<Item = (&'a [TargetReport], &'a str)>,
         broken: usize,
     ) -> RoundSummary {
-        let cells: Vec<CellSummary> = cells.map(CellSummary::of).collect();
+        let cells: Vec<CellSummary> = cells
+            .map(|(reports, ref_name)| CellSummary::of(reports, ref_name))
+            .collect();
         let mut total = Counts::default();
         for cell in &cells {
             total.merge(&cell.counts);
@@ -233,7 +249,7 @@ mod tests {
             report(Status::Match, Some("a"), None),
             report(Status::Match, Some("a"), None),
         ];
-        let cell = CellSummary::of(&reports);
+        let cell = CellSummary::of(&reports, "main");
         assert_eq!(
             (
                 cell.counts.targets,
@@ -277,7 +293,7 @@ mod tests {
             let reports: Vec<TargetReport> =
                 statuses.iter().map(|s| report(*s, None, None)).collect();
             let mut summary = RoundSummary {
-                cells: vec![CellSummary::of(&reports)],
+                cells: vec![CellSummary::of(&reports, "main")],
                 total: Counts::default(),
                 broken,
             };

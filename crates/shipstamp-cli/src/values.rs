@@ -77,9 +77,33 @@ pub(crate) fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A path relative to the repository's top directory, as `--path` and `paths` take it: not
+/// absolute, no `..`, no backslash (`services/orders`, `Cargo.lock`; `.` is all of it).
+pub(crate) fn parse_repository_path(s: &str) -> Result<String, String> {
+    if shipstamp_format::is_repository_relative(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a path relative to the repository's top directory (services/orders, \
+             Cargo.lock; . for all of it)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_paths() {
+        for good in ["services/orders", "Cargo.lock", ".", "services/orders/", "a b"] {
+            assert_eq!(parse_repository_path(good).as_deref(), Ok(good), "{good}");
+        }
+        for bad in ["", "/srv/orders", "../other", "services/../../x", "C:\\x", "a\nb"] {
+            let why = parse_repository_path(bad).unwrap_err();
+            assert!(why.contains("not a path relative"), "{bad}: {why}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -59,12 +59,9 @@ pub struct Document<'a> {
 /// assert!(!is_repository_relative("services/../../etc"));
 /// ```
 pub fn is_repository_relative(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains('\\')
-        && !path.contains(|c: char| c.is_control())
-        && !(path.len() > 1 && path.as_bytes()[1] == b':')
-        && path.split('/').all(|part| part != "..")
+    let absolute = path.starts_with('/') || (path.len() > 1 && path.as_bytes()[1] == b':');
+    let odd = path.contains('\\') || path.contains(|c: char| c.is_control());
+    !path.is_empty() && !absolute && !odd && path.split('/').all(|part| part != "..")
 }
 
 impl<'a> Document<'a> {

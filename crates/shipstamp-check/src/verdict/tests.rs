@@ -600,3 +600,164 @@ fn contains_every_way() {
     assert_eq!(r.lacks, [other.id]);
     assert!(S::Lacks.is_drift() && S::Lacks.can_converge() && S::Includes.is_ok());
 }
+
+fn within(relation: Relation, whole: Relation, from_build: bool) -> Standing {
+    found_with(Answer::Within {
+        relation,
+        whole,
+        within: Within {
+            paths: vec!["Cargo.lock".into(), "services/a".into()],
+            from_build,
+        },
+    })
+}
+
+#[test]
+fn within_paths_every_way() {
+    use Status as S;
+    let diverged = |ahead, behind| Relation::Diverged {
+        merge_base: Some(BASE.into()),
+        ahead,
+        behind,
+    };
+    // (case, standing, dirty, status, behind, ahead, (behind_total, ahead_total), reason says)
+    type Row = (
+        &'static str,
+        Standing,
+        Option<bool>,
+        Status,
+        Option<u64>,
+        Option<u64>,
+        (Option<u64>, Option<u64>),
+        Option<&'static str>,
+    );
+    let cases: Vec<Row> = vec![
+        (
+            "the same commit",
+            within(Relation::Same, Relation::Same, false),
+            None,
+            S::Match,
+            None,
+            None,
+            (None, None),
+            None,
+        ),
+        (
+            "the ref ahead, none under the paths",
+            within(Relation::Same, Relation::Behind(3), false),
+            None,
+            S::Match,
+            Some(0),
+            None,
+            (Some(3), None),
+            Some("the ref is 3 commits ahead, none under Cargo.lock and services/a"),
+        ),
+        (
+            "the build's own scope says so",
+            within(Relation::Same, Relation::Behind(1), true),
+            None,
+            S::Match,
+            Some(0),
+            None,
+            (Some(1), None),
+            Some("the ref is 1 commit ahead, none under Cargo.lock and services/a (the paths its build"),
+        ),
+        (
+            "ahead of the ref, elsewhere",
+            within(Relation::Same, Relation::Ahead(2), false),
+            None,
+            S::Match,
+            None,
+            Some(0),
+            (None, Some(2)),
+            Some("it is 2 commits ahead of the ref, none under"),
+        ),
+        (
+            "diverged, elsewhere",
+            within(Relation::Same, diverged(2, 5), false),
+            None,
+            S::Match,
+            Some(0),
+            Some(0),
+            (Some(5), Some(2)),
+            Some("diverged (2 commits on its side, 5 commits on the ref's), none under"),
+        ),
+        (
+            "behind under the paths",
+            within(Relation::Behind(2), Relation::Behind(5), false),
+            None,
+            S::Behind,
+            Some(2),
+            None,
+            (Some(5), None),
+            None,
+        ),
+        (
+            "diverged under the paths on one side only: behind",
+            within(Relation::Behind(1), diverged(4, 6), false),
+            None,
+            S::Behind,
+            Some(1),
+            None,
+            (Some(6), Some(4)),
+            None,
+        ),
+        (
+            "diverged under the paths",
+            within(diverged(1, 2), diverged(4, 6), false),
+            None,
+            S::Diverged,
+            Some(2),
+            Some(1),
+            (Some(6), Some(4)),
+            None,
+        ),
+        (
+            "dirty stays dirty",
+            within(Relation::Same, Relation::Behind(3), false),
+            Some(true),
+            S::Dirty,
+            Some(0),
+            None,
+            (Some(3), None),
+            Some("uncommitted changes"),
+        ),
+        (
+            "a cut history is not a match",
+            within(Relation::Cut(Cut::Behind), Relation::Cut(Cut::Behind), false),
+            None,
+            S::Behind,
+            None,
+            None,
+            (None, None),
+            Some("is cut"),
+        ),
+    ];
+    for (case, standing, dirty, status, behind, ahead, totals, says) in cases {
+        let report = judge(
+            &served(dirty, None, None),
+            Some(&standing),
+            &Expected::Ref(reference()),
+            false,
+        );
+        assert_eq!(report.status, status, "{case}");
+        assert_eq!((report.behind, report.ahead), (behind, ahead), "{case}");
+        let scope = report.scope.as_ref().expect(case);
+        assert_eq!(scope.paths, ["Cargo.lock", "services/a"], "{case}");
+        assert_eq!((scope.behind_total, scope.ahead_total), totals, "{case}");
+        let reason = report.reason.as_ref().map(|r| r.message());
+        match says {
+            Some(says) => assert!(reason.is_some_and(|r| r.contains(says)), "{case}: {reason:?}"),
+            None => assert_eq!(reason, None, "{case}"),
+        }
+    }
+}
+
+#[test]
+fn listed_paths() {
+    let paths = |n: usize| (0..n).map(|i| format!("p{i}")).collect::<Vec<_>>();
+    assert_eq!(listed(&paths(1)), "p0");
+    assert_eq!(listed(&paths(2)), "p0 and p1");
+    assert_eq!(listed(&paths(3)), "p0, p1 and p2");
+    assert_eq!(listed(&paths(5)), "p0, p1, p2 and 2 more");
+}

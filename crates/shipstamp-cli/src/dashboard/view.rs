@@ -8,7 +8,7 @@ use shipstamp::Timestamp;
 use shipstamp_check::Status;
 
 use crate::output::{CellDoc, ErrorDoc, SummaryDoc, TargetDoc};
-use crate::present::{display_name, label, notes, rank, short};
+use crate::present::{display_name, notes, rank, short, shown_label};
 use crate::rounds::Round;
 use crate::summary::RoundSummary;
 
@@ -163,7 +163,7 @@ impl Fleet {
                     TargetView {
                         target: TargetDoc::new(report, cell),
                         display: display_name(report),
-                        label: label(report),
+                        label: shown_label(report, &cell.ref_name),
                         short: report.commit.as_deref().map(|c| short(c).to_owned()),
                         notes: notes(report, &cell.ref_name),
                         checked_at: now,
@@ -406,7 +406,7 @@ mod tests {
                 display: "web-3".into(),
                 label: "behind 2".into(),
                 short: Some("a934ad8".into()),
-                notes: vec!["2 commits behind main".into()],
+                notes: vec!["2 commits behind main under Cargo.lock and services/orders (5 in all)".into()],
                 checked_at: time("2026-11-23T14:43:42Z"),
                 last_seen: Some(Seen {
                     at: time("2026-11-23T14:40:00Z"),

@@ -275,7 +275,10 @@ impl Checker {
                 let scoped: Vec<(String, &[String])> = keys
                     .iter()
                     .filter_map(|(id, scope)| {
-                        Some((self.found.get(*id)?.clone(), scope.as_ref()?.paths.as_slice()))
+                        Some((
+                            self.found.get(*id)?.clone(),
+                            scope.as_ref()?.paths.as_slice(),
+                        ))
                     })
                     .collect();
                 self.learn_scoped_relations(&scoped, &reference.id)?;

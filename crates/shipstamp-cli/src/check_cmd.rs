@@ -302,7 +302,10 @@ fn asked(cell: &Cell) -> String {
                 .collect();
             format!("contains {}", each.join(", "))
         }
-        Expected::RefWithin { reference: c, paths } if !paths.is_empty() => format!(
+        Expected::RefWithin {
+            reference: c,
+            paths,
+        } if !paths.is_empty() => format!(
             "{} = {}{} under {}",
             cell.ref_name,
             short(&c.id),

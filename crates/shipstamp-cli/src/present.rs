@@ -46,7 +46,10 @@ fn elsewhere(scope: &Scope, ref_name: &str) -> Option<String> {
     } else {
         ""
     };
-    Some(format!("{what}, none under {}{from}", paths_listed(&scope.paths)))
+    Some(format!(
+        "{what}, none under {}{from}",
+        paths_listed(&scope.paths)
+    ))
 }
 
 /// `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`.
@@ -178,7 +181,11 @@ impl fmt::Display for Position<'_> {
             } => {
                 write!(f, "{ahead} ahead, {behind} behind {ref_name}")?;
                 under(f)?;
-                write!(f, " (merge base {}", merge_base.map(short).unwrap_or("none"))?;
+                write!(
+                    f,
+                    " (merge base {}",
+                    merge_base.map(short).unwrap_or("none")
+                )?;
                 if let Some((a, b)) = scope.and_then(|s| s.ahead_total.zip(s.behind_total)) {
                     write!(f, "; {a} ahead, {b} behind in all")?;
                 }

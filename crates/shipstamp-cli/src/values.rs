@@ -96,10 +96,23 @@ mod tests {
 
     #[test]
     fn repository_paths() {
-        for good in ["services/orders", "Cargo.lock", ".", "services/orders/", "a b"] {
+        for good in [
+            "services/orders",
+            "Cargo.lock",
+            ".",
+            "services/orders/",
+            "a b",
+        ] {
             assert_eq!(parse_repository_path(good).as_deref(), Ok(good), "{good}");
         }
-        for bad in ["", "/srv/orders", "../other", "services/../../x", "C:\\x", "a\nb"] {
+        for bad in [
+            "",
+            "/srv/orders",
+            "../other",
+            "services/../../x",
+            "C:\\x",
+            "a\nb",
+        ] {
             let why = parse_repository_path(bad).unwrap_err();
             assert!(why.contains("not a path relative"), "{bad}: {why}");
         }

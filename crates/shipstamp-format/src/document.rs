@@ -321,9 +321,10 @@ mod tests {
             git_paths: Some(&paths),
             ..Document::new("orders", "1")
         };
-        assert!(doc.to_json().contains(
-            r#""source":null,"paths":["services/orders","Cargo.lock"]},"build""#
-        ));
+        assert!(
+            doc.to_json()
+                .contains(r#""source":null,"paths":["services/orders","Cargo.lock"]},"build""#)
+        );
         assert!(!Document::new("orders", "1").to_json().contains("paths"));
     }
 

@@ -18,6 +18,7 @@ mod freshness;
 mod git_use;
 mod inspect;
 mod kubernetes;
+mod monorepo;
 mod processes;
 mod prometheus_source;
 mod schema;

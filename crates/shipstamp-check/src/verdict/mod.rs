@@ -169,9 +169,6 @@ fn served_report(
                 ahead_total,
             });
             if *relation == Relation::Same {
-                // Nothing under the paths tells them apart; 0 says so where the whole did not.
-                report.behind = behind_total.map(|_| 0);
-                report.ahead = ahead_total.map(|_| 0);
                 if let Some(elsewhere) = elsewhere(whole, within) {
                     report.reason = Some(Reason::new(ReasonKind::Scope, elsewhere));
                 }
@@ -229,6 +226,11 @@ fn served_report(
             status
         }
     };
+    if let Some(scope) = &report.scope {
+        // 0 under the paths, where counting every commit there are some.
+        report.behind = report.behind.or(scope.behind_total.map(|_| 0));
+        report.ahead = report.ahead.or(scope.ahead_total.map(|_| 0));
+    }
     dirty(report, served, commit, allow_dirty)
 }
 
@@ -410,7 +412,8 @@ fn unstamped(
     let why = &failure.reason;
     let started = process.and_then(|p| p.started_at);
     let reference = match expected {
-        Expected::Ref(commit) | Expected::RefWithin {
+        Expected::Ref(commit)
+        | Expected::RefWithin {
             reference: commit, ..
         } => commit,
         Expected::Contains(named) => {

@@ -406,7 +406,9 @@ mod tests {
                 display: "web-3".into(),
                 label: "behind 2".into(),
                 short: Some("a934ad8".into()),
-                notes: vec!["2 commits behind main under Cargo.lock and services/orders (5 in all)".into()],
+                notes: vec![
+                    "2 commits behind main under Cargo.lock and services/orders (5 in all)".into(),
+                ],
                 checked_at: time("2026-11-23T14:43:42Z"),
                 last_seen: Some(Seen {
                     at: time("2026-11-23T14:40:00Z"),

@@ -33,6 +33,8 @@ pub(crate) struct GitFacts {
     pub(crate) describe: Option<String>,
     pub(crate) commit_time: Option<i64>,
     pub(crate) source: Option<Source>,
+    /// The repository-relative paths a package-scoped build watched and judged dirty within.
+    pub(crate) paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,10 @@ impl Facts {
     /// in one `cargo:rustc-env` line), through the writer every stamp shares.
     pub(crate) fn to_json(&self) -> String {
         let git = &self.git;
+        let paths: Option<Vec<&str>> = git
+            .paths
+            .as_ref()
+            .map(|p| p.iter().map(String::as_str).collect());
         Document {
             package_repository: self.package_repository.as_deref(),
             git_commit: git.commit.as_deref(),
@@ -62,6 +68,7 @@ impl Facts {
             git_describe: git.describe.as_deref(),
             git_commit_time: git.commit_time,
             git_source: git.source.map(Source::as_str),
+            git_paths: paths.as_deref(),
             build_time: Some(self.build_time),
             build_profile: self.profile.as_deref(),
             build_target: self.target.as_deref(),
@@ -90,6 +97,7 @@ mod tests {
                 describe: Some("v1.4.2-3-g3f9c2e1".into()),
                 commit_time: Some(1_795_341_491),
                 source: Some(Source::CargoVcsInfo),
+                paths: Some(vec!["Cargo.lock".into(), "services/orders".into()]),
             },
             build_time: 1_795_341_600,
             profile: Some("release".into()),
@@ -98,7 +106,7 @@ mod tests {
         };
         assert_eq!(
             facts.to_json(),
-            r#"{"schema":"shipstamp/v1","package":{"name":"orders-api","version":"1.4.2","repository":"https://github.com/acme/orders"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":true,"branch":"main","describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"cargo-vcs-info"},"build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":"x86_64-unknown-linux-gnu","rustc":"1.95.0"}}"#
+            r#"{"schema":"shipstamp/v1","package":{"name":"orders-api","version":"1.4.2","repository":"https://github.com/acme/orders"},"git":{"commit":"3f9c2e1aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5","short":"3f9c2e1","dirty":true,"branch":"main","describe":"v1.4.2-3-g3f9c2e1","commit_time":"2026-11-22T09:58:11Z","source":"cargo-vcs-info","paths":["Cargo.lock","services/orders"]},"build":{"time":"2026-11-22T10:00:00Z","profile":"release","target":"x86_64-unknown-linux-gnu","rustc":"1.95.0"}}"#
         );
     }
 }

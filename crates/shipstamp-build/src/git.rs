@@ -1,13 +1,14 @@
 //! Git facts from the repository that tracks the package, and the paths to watch so the
 //! facts are re-read exactly when they can have changed.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::facts::{GitFacts, Source};
+use crate::scope;
 
 /// Why the repository could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,15 @@ pub(crate) struct Options<'a> {
     pub(crate) untracked_is_dirty: bool,
     /// The cargo target directory, excluded from the dirty check and never watched.
     pub(crate) target_dir: Option<&'a Path>,
+    /// A package-scoped build ([`crate::Config::scope_to_package`]).
+    pub(crate) scoped: bool,
+    /// More paths, relative to the package: in its scope, or watched when outside the
+    /// repository.
+    pub(crate) also: &'a [PathBuf],
 }
 
+/// Reads the facts with three git processes: where things are (and the branch), the status
+/// (dirty, ignored, whether the manifest is tracked), and the commit (with `describe`).
 pub(crate) fn read(manifest_dir: &Path, opts: Options<'_>) -> RepoReport {
     let layout = match Layout::probe(manifest_dir) {
         Ok(layout) => layout,
@@ -76,12 +84,74 @@ pub(crate) fn read(manifest_dir: &Path, opts: Options<'_>) -> RepoReport {
     let mut watch = layout.git_watch();
     let git = Git::at(&layout.top);
 
-    let tracked = match git.run_z(&["ls-files", "-z"]) {
-        Ok(t) => t,
+    // What the build is judged and watched within: the whole work tree, or the package's scope
+    // (repository-relative; a package at the top is all of it).
+    let scope: Option<Vec<String>> = opts.scoped.then(|| {
+        scope::package_scope(&layout.top, manifest_dir, opts.also)
+            .iter()
+            .filter_map(|p| relative_inside(&layout.top, p))
+            .collect::<Vec<String>>()
+    });
+    // A package at the top of its repository is all of it.
+    let scope = scope.filter(|paths| !paths.is_empty() && !paths.iter().any(|p| p.is_empty()));
+    for path in opts.also {
+        let path = manifest_dir.join(path);
+        if path.exists() && relative_inside(&layout.top, &path).is_none() {
+            watch.push(path);
+        }
+    }
+
+    let target_rel = opts
+        .target_dir
+        .and_then(|t| relative_inside(&layout.top, t));
+    let mut status: Vec<String> = [
+        "status",
+        "--porcelain",
+        "-z",
+        "--no-renames",
+        "--ignored",
+        "--untracked-files=normal",
+        "--",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    match &scope {
+        Some(paths) => status.extend(paths.iter().map(|p| format!(":(top,literal){p}"))),
+        None => status.push(":/".to_owned()),
+    }
+    if let Some(rel) = &target_rel {
+        status.push(format!(":(exclude,top,literal){rel}"));
+    }
+    let status: Vec<&str> = status.iter().map(String::as_str).collect();
+    let entries = match git.run_z(&status) {
+        Ok(entries) => entries,
         Err(e) => return layout.failed(e, watch),
     };
+    let mut excluded: Vec<String> = vec![".git".to_owned()];
+    excluded.extend(relative_inside(&layout.top, &layout.git_dir));
+    excluded.extend(target_rel.clone());
+    let mut dirty = false;
+    let mut outside: Vec<&str> = Vec::new();
+    for entry in &entries {
+        let (code, path) = entry.split_at(entry.len().min(3));
+        match code {
+            "!! " => {
+                excluded.push(path.trim_end_matches('/').to_owned());
+                outside.push(path);
+            }
+            "?? " => {
+                dirty |= opts.untracked_is_dirty;
+                outside.push(path);
+            }
+            _ => dirty = true,
+        }
+    }
+    // The package's manifest must be tracked: else the repository's HEAD is not its commit.
     let manifest = format!("{}Cargo.toml", layout.prefix);
-    if !tracked.contains(&manifest) {
+    if outside
+        .iter()
+        .any(|p| *p == manifest || (p.ends_with('/') && manifest.starts_with(p)))
+    {
         return RepoReport {
             facts: Err(RepoProblem::Untracked {
                 repo_relative_manifest: manifest,
@@ -89,88 +159,59 @@ pub(crate) fn read(manifest_dir: &Path, opts: Options<'_>) -> RepoReport {
             watch,
         };
     }
-
-    let target_rel = opts
-        .target_dir
-        .and_then(|t| relative_inside(&layout.top, t));
-    let mut excluded: Vec<String> = Vec::new();
-    if let Some(rel) = relative_inside(&layout.top, &layout.git_dir) {
-        excluded.push(rel);
+    match &scope {
+        Some(paths) => {
+            for path in paths {
+                watch.extend(worktree_watch(&layout.top, path, &excluded));
+            }
+        }
+        None => watch.extend(worktree_watch(&layout.top, "", &excluded)),
     }
-    excluded.extend(target_rel.clone());
-    match git.run_z(&[
-        "ls-files",
-        "-z",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "--directory",
-        "--no-empty-directory",
-    ]) {
-        Ok(ignored) => excluded.extend(
-            ignored
-                .into_iter()
-                .map(|p| p.trim_end_matches('/').to_owned()),
-        ),
-        Err(e) => return layout.failed(e, watch),
-    }
-    watch.extend(worktree_watch(&layout.top, &tracked, &excluded));
 
-    let head = match git.run(&[
+    let Some(head) = &layout.head_commit else {
+        return RepoReport {
+            facts: Err(RepoProblem::NoCommit),
+            watch,
+        };
+    };
+    let out = match git.run(&[
         "log",
         "-1",
         "--no-show-signature",
-        "--format=%H%x00%h%x00%ct",
+        "--format=%H%x00%h%x00%ct%x00%(describe:tags=true)",
+        head,
     ]) {
         Ok(out) => out,
-        Err(GitError::Failed(_)) => {
-            return RepoReport {
-                facts: Err(RepoProblem::NoCommit),
-                watch,
-            };
-        }
         Err(e) => return layout.failed(e, watch),
     };
-    let mut fields = head.trim_end().split('\0');
+    let mut fields = out.trim_end().split('\0');
     let commit = fields.next().map(str::to_owned);
     let short = fields.next().map(str::to_owned);
     let commit_time = fields.next().and_then(|t| t.parse().ok());
-
+    let describe = match fields.next() {
+        // git before 2.32 knows no %(describe): it prints the placeholder.
+        Some(d) if d.starts_with("%(") => git
+            .run(&["describe", "--tags"])
+            .ok()
+            .map(|d| d.trim_end().to_owned()),
+        d => d.map(str::to_owned),
+    }
+    .filter(|d| !d.is_empty());
     let branch = layout
         .head_ref
         .as_deref()
         .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_owned());
-    let describe = git
-        .run(&["describe", "--tags"])
-        .ok()
-        .map(|d| d.trim_end().to_owned())
-        .filter(|d| !d.is_empty());
-
-    let untracked = if opts.untracked_is_dirty {
-        "--untracked-files=normal"
-    } else {
-        "--untracked-files=no"
-    };
-    let mut status = vec!["status", "--porcelain", "-z", "--no-renames", untracked];
-    let exclude_target;
-    if let Some(rel) = &target_rel {
-        exclude_target = format!(":(exclude,top){rel}");
-        status.extend([":/", exclude_target.as_str()]);
-    }
-    let dirty = match git.run(&status) {
-        Ok(out) => Some(!out.is_empty()),
-        Err(e) => return layout.failed(e, watch),
-    };
 
     RepoReport {
         facts: Ok(GitFacts {
             commit,
             short,
-            dirty,
+            dirty: Some(dirty),
             branch,
             describe,
             commit_time,
             source: Some(Source::Git),
+            paths: scope,
         }),
         watch,
     }
@@ -190,50 +231,67 @@ struct Layout {
     reftable: PathBuf,
     /// `refs/heads/<branch>` when HEAD is on a branch.
     head_ref: Option<String>,
+    /// HEAD's commit; `None` before the first commit.
+    head_commit: Option<String>,
 }
 
 impl Layout {
+    /// One `git rev-parse` (two in a repository without a commit, for its branch).
     fn probe(manifest_dir: &Path) -> Result<Layout, RepoProblem> {
         let git = Git::at(manifest_dir);
-        let out = git
-            .run(&[
-                "rev-parse",
-                "--show-toplevel",
-                "--show-prefix",
-                "--absolute-git-dir",
-                "--git-path",
-                "HEAD",
-                "--git-path",
-                "index",
-                "--git-path",
-                "packed-refs",
-                "--git-path",
-                "refs",
-                "--git-path",
-                "reftable",
-            ])
-            .map_err(|e| match e {
-                GitError::Missing => RepoProblem::GitMissing,
-                GitError::Failed(msg) if msg.contains("dubious ownership") => {
-                    RepoProblem::DubiousOwnership
-                }
-                GitError::Failed(msg) if msg.contains("not a git repository") => {
-                    RepoProblem::NoRepository
-                }
-                GitError::Failed(msg) => RepoProblem::GitFailed(first_line(&msg)),
-                GitError::Io(msg) => RepoProblem::GitFailed(msg),
-            })?;
+        let asked = [
+            "rev-parse",
+            "--show-toplevel",
+            "--show-prefix",
+            "--absolute-git-dir",
+            "--git-path",
+            "HEAD",
+            "--git-path",
+            "index",
+            "--git-path",
+            "packed-refs",
+            "--git-path",
+            "refs",
+            "--git-path",
+            "reftable",
+            "HEAD",
+            "--symbolic-full-name",
+            "HEAD",
+        ];
+        // Without a commit, HEAD does not resolve: git says so and fails, after the rest.
+        let out = match git.run_output(&asked) {
+            Ok(out) => out,
+            Err(e) => {
+                return Err(match e {
+                    GitError::Missing => RepoProblem::GitMissing,
+                    GitError::Failed(msg) if msg.contains("dubious ownership") => {
+                        RepoProblem::DubiousOwnership
+                    }
+                    GitError::Failed(msg) if msg.contains("not a git repository") => {
+                        RepoProblem::NoRepository
+                    }
+                    GitError::Failed(msg) => RepoProblem::GitFailed(first_line(&msg)),
+                    GitError::Io(msg) => RepoProblem::GitFailed(msg),
+                });
+            }
+        };
         let lines: Vec<&str> = out.lines().collect();
-        let [
-            top,
-            prefix,
-            git_dir,
-            head,
-            index,
-            packed_refs,
-            refs,
-            reftable,
-        ] = lines[..]
+        let (head_commit, head_name) = match lines.get(8..) {
+            Some([commit, name]) => (Some((*commit).to_owned()), Some((*name).to_owned())),
+            _ => (None, None),
+        };
+        let Some(
+            &[
+                top,
+                prefix,
+                git_dir,
+                head,
+                index,
+                packed_refs,
+                refs,
+                reftable,
+            ],
+        ) = lines.get(..8)
         else {
             return Err(RepoProblem::GitFailed(format!(
                 "unexpected `git rev-parse` output: {out:?}"
@@ -241,11 +299,16 @@ impl Layout {
         };
         // `--git-path` answers relative to the directory git ran in.
         let path = |p: &str| manifest_dir.join(p);
-        let head_ref = git
-            .run(&["symbolic-ref", "-q", "HEAD"])
-            .ok()
-            .map(|r| r.trim_end().to_owned())
-            .filter(|r| !r.is_empty());
+        let head_ref = match head_name {
+            // Detached: `HEAD`.
+            Some(name) => Some(name).filter(|n| n.starts_with("refs/")),
+            // No commit yet: the branch the first commit will create.
+            None => git
+                .run(&["symbolic-ref", "-q", "HEAD"])
+                .ok()
+                .map(|r| r.trim_end().to_owned())
+                .filter(|r| !r.is_empty()),
+        };
         Ok(Layout {
             top: PathBuf::from(top),
             prefix: prefix.to_owned(),
@@ -256,6 +319,7 @@ impl Layout {
             refs: path(refs),
             reftable: path(reftable),
             head_ref,
+            head_commit,
         })
     }
 
@@ -298,61 +362,65 @@ impl Layout {
     }
 }
 
-/// The smallest set of existing paths that covers every tracked file and every place a new
-/// untracked file can appear, without covering `excluded` paths (the git directory, the target
-/// directory, ignored files): a directory watch is recursive, so a directory that holds an
-/// excluded path is split into its own tracked files and its subdirectories instead.
+/// The smallest set of existing paths that covers everything under `start` (repository-relative,
+/// `""` for the whole work tree) and every place a new file can appear there, without covering
+/// `excluded` paths (the git directory, the target directory, ignored files): a directory watch
+/// is recursive, so a directory that holds an excluded path is split into its entries instead.
 ///
-/// The one gap: a new untracked file directly inside a split directory (usually the repository
-/// root) is seen at the next rebuild for any other reason, not at once.
-pub(crate) fn worktree_watch(top: &Path, tracked: &[String], excluded: &[String]) -> Vec<PathBuf> {
-    // Every excluded path and all its ancestors: these directories must be split.
+/// The one gap: a new file directly inside a split directory (usually the repository root) is
+/// seen at the next rebuild for any other reason, not at once.
+pub(crate) fn worktree_watch(top: &Path, start: &str, excluded: &[String]) -> Vec<PathBuf> {
+    let is_excluded = |rel: &str| {
+        excluded
+            .iter()
+            .any(|e| rel == e || rel.strip_prefix(e.as_str()).is_some_and(|r| r.starts_with('/')))
+    };
+    if is_excluded(start) {
+        return Vec::new();
+    }
+    // Every excluded path's ancestors: these directories must be split.
     let mut split: HashSet<&str> = HashSet::new();
     split.insert("");
     for e in excluded {
         let mut p = e.as_str();
-        split.insert(p);
         while let Some(i) = p.rfind('/') {
             p = &p[..i];
             split.insert(p);
         }
     }
-
-    #[derive(Default)]
-    struct Dir<'a> {
-        files: Vec<&'a str>,
-        subdirs: BTreeSet<&'a str>,
-    }
-    let mut dirs: BTreeMap<&str, Dir<'_>> = BTreeMap::new();
-    for path in tracked {
-        let (mut parent, _) = path.rsplit_once('/').unwrap_or(("", path));
-        dirs.entry(parent).or_default().files.push(path);
-        while !parent.is_empty() {
-            let grand = parent.rsplit_once('/').map_or("", |(g, _)| g);
-            let fresh = !dirs.contains_key(grand) || !dirs[grand].subdirs.contains(parent);
-            dirs.entry(grand).or_default().subdirs.insert(parent);
-            if !fresh {
-                break;
-            }
-            parent = grand;
-        }
-    }
-
     let mut watch = Vec::new();
-    let mut stack = vec![""];
-    while let Some(dir) = stack.pop() {
-        if !split.contains(dir) {
-            watch.push(top.join(dir));
+    let mut stack = vec![start.to_owned()];
+    while let Some(rel) = stack.pop() {
+        let path = top.join(&rel);
+        if !split.contains(rel.as_str()) || !path.is_dir() {
+            // A path that does not exist must not be emitted: cargo would rerun every build.
+            if path.exists() {
+                watch.push(path);
+            }
             continue;
         }
-        if let Some(d) = dirs.get(dir) {
-            watch.extend(d.files.iter().map(|f| top.join(f)));
-            stack.extend(d.subdirs.iter().rev());
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        let mut names: Vec<std::ffi::OsString> = entries.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for name in names.iter().rev() {
+            match name.to_str() {
+                Some(name) => {
+                    let child = if rel.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{rel}/{name}")
+                    };
+                    if !is_excluded(&child) {
+                        stack.push(child);
+                    }
+                }
+                // Not a name git printed, so not an excluded one.
+                None => watch.push(path.join(name)),
+            }
         }
     }
-    // A deleted tracked file must not be emitted: cargo reruns on every build for a path
-    // that does not exist.
-    watch.retain(|p| p.exists());
     watch
 }
 
@@ -396,6 +464,14 @@ impl<'a> Git<'a> {
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Result<String, GitError> {
+        match self.output(args)? {
+            (true, out, _) => Ok(out),
+            (false, _, err) => Err(GitError::Failed(err)),
+        }
+    }
+
+    /// Whether git succeeded, and its standard output and error.
+    fn output(&self, args: &[&str]) -> Result<(bool, String, String), GitError> {
         let out = Command::new("git")
             .arg("-C")
             .arg(self.dir)
@@ -409,13 +485,23 @@ impl<'a> Git<'a> {
                 io::ErrorKind::NotFound => GitError::Missing,
                 _ => GitError::Io(format!("could not run git: {e}")),
             })?;
-        if !out.status.success() {
-            return Err(GitError::Failed(
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            ));
+        let stdout = String::from_utf8(out.stdout)
+            .map_err(|_| GitError::Io("git printed something that is not UTF-8".into()))?;
+        Ok((
+            out.status.success(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// As [`Git::run`], but a HEAD that does not resolve (no commit yet) is not a failure:
+    /// what git printed before it is the answer.
+    fn run_output(&self, args: &[&str]) -> Result<String, GitError> {
+        match self.output(args)? {
+            (true, out, _) => Ok(out),
+            (false, out, err) if err.contains("unknown revision") && !out.is_empty() => Ok(out),
+            (false, _, err) => Err(GitError::Failed(err)),
         }
-        String::from_utf8(out.stdout)
-            .map_err(|_| GitError::Io("git printed something that is not UTF-8".into()))
     }
 
     /// Runs a `-z` command and splits its NUL-separated output.
@@ -446,30 +532,25 @@ mod tests {
             "src/main.rs",
             "crates/a/src/lib.rs",
             "crates/a/Cargo.toml",
+            "crates/a/target/debug/x",
             "docs/x.md",
+            ".git/HEAD",
         ] {
             let p = dir.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
-        std::fs::create_dir_all(dir.join("crates/a/target")).unwrap();
-        let tracked = strings(&[
-            "Cargo.toml",
-            "crates/a/Cargo.toml",
-            "crates/a/src/lib.rs",
-            "docs/x.md",
-            "gone.txt",
-            "src/main.rs",
-        ]);
         let excluded = strings(&[".git", "crates/a/target"]);
-        let mut watch = worktree_watch(&dir, &tracked, &excluded);
-        watch.sort();
-        let rel: Vec<String> = watch
-            .iter()
-            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
-            .collect();
+        let relative = |watch: Vec<PathBuf>| -> Vec<String> {
+            let mut rel: Vec<String> = watch
+                .iter()
+                .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+                .collect();
+            rel.sort();
+            rel
+        };
         assert_eq!(
-            rel,
+            relative(worktree_watch(&dir, "", &excluded)),
             [
                 "Cargo.toml",
                 "crates/a/Cargo.toml",
@@ -477,8 +558,19 @@ mod tests {
                 "docs",
                 "src"
             ],
-            "root and crates/a are split (they hold .git and target); gone.txt does not exist"
+            "root and crates/a are split (they hold .git and target)"
         );
+        assert_eq!(
+            relative(worktree_watch(&dir, "crates/a", &excluded)),
+            ["crates/a/Cargo.toml", "crates/a/src"],
+            "a scope path is split the same way"
+        );
+        assert_eq!(
+            relative(worktree_watch(&dir, "docs", &excluded)),
+            ["docs"]
+        );
+        assert!(worktree_watch(&dir, "crates/a/target/debug", &excluded).is_empty());
+        assert!(worktree_watch(&dir, "gone", &excluded).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -77,6 +77,7 @@
 mod env;
 mod facts;
 mod git;
+mod scope;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -115,6 +116,8 @@ pub struct Config {
     strict: bool,
     untracked: UntrackedFiles,
     commit_env: Vec<String>,
+    scoped: bool,
+    also_watch: Vec<PathBuf>,
 }
 
 impl Config {
@@ -139,6 +142,46 @@ impl Config {
     /// Also read the commit from this environment variable, before the built-in CI variables.
     pub fn commit_env(mut self, name: impl Into<String>) -> Self {
         self.commit_env.push(name.into());
+        self
+    }
+
+    /// Judges and watches only what the package is built from, for a monorepo: the package's
+    /// directory, the workspace's `Cargo.toml` and `Cargo.lock`, cargo's configuration
+    /// (`.cargo/config.toml` from the package's directory up) and toolchain files
+    /// (`rust-toolchain.toml`), the directories of its path dependencies (followed through
+    /// their manifests, `workspace = true` and `[patch]`; dev-dependencies are not in the
+    /// binary), and what [`Config::also_watch`] lists.
+    ///
+    /// Within that scope, and nowhere else: a change makes the build dirty, and the build script
+    /// reruns. The stamp records the scope as `git.paths` (repository-relative), and
+    /// `shipstamp check` then counts only the commits that change something under it: a commit
+    /// to another service is not drift.
+    ///
+    /// What cargo does not know is not in the scope: code generated from files elsewhere, a
+    /// build script reading outside the package, `include_str!("../../../x")`. List those with
+    /// [`Config::also_watch`].
+    ///
+    /// ```no_run
+    /// // services/orders/build.rs
+    /// fn main() {
+    ///     shipstamp_build::Config::new()
+    ///         .scope_to_package()
+    ///         .also_watch(["../../proto/orders.proto"])
+    ///         .emit();
+    /// }
+    /// ```
+    pub fn scope_to_package(mut self) -> Self {
+        self.scoped = true;
+        self
+    }
+
+    /// More paths the build is made from, relative to the package's directory (as cargo's
+    /// `rerun-if-changed` paths are): a `.proto` directory, a shared asset. They join the
+    /// scope of [`Config::scope_to_package`]; without it, the whole repository is watched
+    /// already, and only paths outside it are added. Never list a directory that holds the
+    /// target directory: cargo would rerun the build script on every build.
+    pub fn also_watch<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.also_watch.extend(paths.into_iter().map(Into::into));
         self
     }
 
@@ -181,6 +224,8 @@ impl Config {
                     git::Options {
                         untracked_is_dirty: self.untracked == UntrackedFiles::Dirty,
                         target_dir: target_dir.as_deref(),
+                        scoped: self.scoped,
+                        also: &self.also_watch,
                     },
                 );
                 watch = report.watch;

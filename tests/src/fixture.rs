@@ -106,6 +106,16 @@ impl Fixture {
         }
     }
 
+    /// A package already written into `dir` (a workspace member, say) named `name`, built and
+    /// run as the others: its `main` prints `shipstamp::stamp!().to_json()`.
+    pub fn existing(dir: &Path, name: &str) -> Fixture {
+        Fixture {
+            dir: dir.to_path_buf(),
+            name: name.to_owned(),
+            target_dir: shared_target_dir(),
+        }
+    }
+
     /// Writes `examples/axum-service` (its `main.rs` and `build.rs`, as they are in this
     /// workspace) into `dir` as the package `name`: a real service to build at any commit.
     pub fn write_axum_service(dir: &Path, name: &str) -> Fixture {

@@ -371,9 +371,12 @@ impl Layout {
 /// seen at the next rebuild for any other reason, not at once.
 pub(crate) fn worktree_watch(top: &Path, start: &str, excluded: &[String]) -> Vec<PathBuf> {
     let is_excluded = |rel: &str| {
-        excluded
-            .iter()
-            .any(|e| rel == e || rel.strip_prefix(e.as_str()).is_some_and(|r| r.starts_with('/')))
+        excluded.iter().any(|e| {
+            rel == e
+                || rel
+                    .strip_prefix(e.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
     };
     if is_excluded(start) {
         return Vec::new();
@@ -565,10 +568,7 @@ mod tests {
             ["crates/a/Cargo.toml", "crates/a/src"],
             "a scope path is split the same way"
         );
-        assert_eq!(
-            relative(worktree_watch(&dir, "docs", &excluded)),
-            ["docs"]
-        );
+        assert_eq!(relative(worktree_watch(&dir, "docs", &excluded)), ["docs"]);
         assert!(worktree_watch(&dir, "crates/a/target/debug", &excluded).is_empty());
         assert!(worktree_watch(&dir, "gone", &excluded).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();

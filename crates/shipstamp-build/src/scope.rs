@@ -14,7 +14,9 @@ pub(crate) fn package_scope(top: &Path, manifest_dir: &Path, also: &[PathBuf]) -
     let mut scope: BTreeSet<PathBuf> = BTreeSet::new();
     scope.insert(manifest_dir.to_path_buf());
     let root = workspace_root(top, manifest_dir);
-    let root_manifest = root.as_deref().map(|r| read_manifest(&r.join("Cargo.toml")));
+    let root_manifest = root
+        .as_deref()
+        .map(|r| read_manifest(&r.join("Cargo.toml")));
     if let Some(root) = &root {
         scope.insert(root.join("Cargo.toml"));
         scope.insert(root.join("Cargo.lock"));
@@ -48,7 +50,8 @@ pub(crate) fn package_scope(top: &Path, manifest_dir: &Path, also: &[PathBuf]) -
         let mut deps: Vec<PathBuf> = manifest.paths.iter().map(|p| dir.join(p)).collect();
         if let Some(root_manifest) = &root_manifest {
             for name in &manifest.inherited {
-                if let Some((_, path)) = root_manifest.workspace_deps.iter().find(|(n, _)| n == name)
+                if let Some((_, path)) =
+                    root_manifest.workspace_deps.iter().find(|(n, _)| n == name)
                 {
                     deps.push(root_manifest.dir.join(path));
                 }
@@ -267,7 +270,11 @@ fn inherits(rest: &[&str], value: &str) -> bool {
 
 /// The raw value of `key` in a one-line inline table `{ a = 1, key = "v" }`.
 fn inline_value(table: &str, key: &str) -> Option<String> {
-    let inner = table.trim().strip_prefix('{')?.trim_end().strip_suffix('}')?;
+    let inner = table
+        .trim()
+        .strip_prefix('{')?
+        .trim_end()
+        .strip_suffix('}')?;
     split_outside_quotes(inner, ',')
         .into_iter()
         .find_map(|pair| {
@@ -424,7 +431,10 @@ serde = { path = "vendor/serde" }
             ]
         );
         assert_eq!(m.patches, ["vendor/serde"]);
-        assert!(m.is_workspace, "[workspace.dependencies] is a workspace table");
+        assert!(
+            m.is_workspace,
+            "[workspace.dependencies] is a workspace table"
+        );
     }
 
     #[test]

@@ -459,3 +459,193 @@ fn bad_paths_are_usage_errors() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", text(&out));
     }
 }
+
+// The build side: a package-scoped stamp in a real cargo workspace, built with real cargo.
+
+/// A cargo workspace in a repository: `services/a` (package-scoped, depends on `crates/common`
+/// by path and on `crates/shared` through `workspace = true`) and `services/b`; `tag` makes the
+/// package names unique in the shared target directory.
+fn workspace(tag: &str) -> (TempRepo, shipstamp_tests::Fixture) {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates")
+        .canonicalize()
+        .unwrap();
+    let repo = TempRepo::new();
+    let a = format!("mono-a-{tag}");
+    repo.write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"services/a\", \"services/b\", \"crates/common\", \"crates/shared\"]\n\
+             resolver = \"3\"\n\n[workspace.dependencies]\nshared = {{ path = \"crates/shared\" }}\n\
+             shipstamp = {{ path = {:?} }}\nshipstamp-build = {{ path = {:?} }}\n",
+            crates.join("shipstamp"),
+            crates.join("shipstamp-build"),
+        ),
+    );
+    repo.write(
+        "services/a/Cargo.toml",
+        &format!(
+            "[package]\nname = \"{a}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\ncommon = {{ path = \"../../crates/common\" }}\nshared.workspace = true\n\
+             shipstamp.workspace = true\n\n[build-dependencies]\nshipstamp-build.workspace = true\n\n\
+             [dev-dependencies]\ntestkit = {{ path = \"../../crates/testkit\" }}\n"
+        ),
+    );
+    repo.write(
+        "services/a/build.rs",
+        "fn main() {\n    shipstamp_build::Config::new().scope_to_package().emit();\n}\n",
+    );
+    repo.write(
+        "services/a/src/main.rs",
+        "fn main() {\n    common::common();\n    shared::shared();\n    println!(\"{}\", shipstamp::stamp!().to_json());\n}\n",
+    );
+    repo.write(
+        "services/b/Cargo.toml",
+        &format!("[package]\nname = \"mono-b-{tag}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
+    );
+    repo.write("services/b/src/main.rs", "fn main() {}\n");
+    for lib in ["common", "shared", "testkit"] {
+        repo.write(
+            &format!("crates/{lib}/Cargo.toml"),
+            &format!("[package]\nname = \"{lib}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
+        );
+        repo.write(
+            &format!("crates/{lib}/src/lib.rs"),
+            &format!("pub fn {lib}() {{}}\n"),
+        );
+    }
+    repo.write(".gitignore", "/target\n");
+    // Dependencies resolve offline from the workspace's own lock file.
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
+        repo.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let fixture = shipstamp_tests::Fixture::existing(&repo.path().join("services/a"), &a);
+    let build = fixture.build(&[]);
+    assert!(build.success, "{}", build.stderr);
+    repo.commit_all("Initial");
+    (repo, fixture)
+}
+
+/// Builds a (asserting success) and reads its stamp: (dirty, paths, whether the build script ran).
+fn built(fixture: &shipstamp_tests::Fixture) -> (Option<bool>, Option<Vec<String>>, bool) {
+    let (build, stamp) = fixture.build_and_run(&[]);
+    (
+        stamp.git.dirty,
+        stamp.git.paths.clone(),
+        build.ran_build_script,
+    )
+}
+
+#[test]
+fn a_package_scoped_build_is_dirty_only_within_its_scope() {
+    let (repo, a) = workspace("dirty");
+    let (dirty, paths, _) = built(&a);
+    assert_eq!(dirty, Some(false));
+    assert_eq!(
+        paths.unwrap(),
+        [
+            "Cargo.lock",
+            "Cargo.toml",
+            "crates/common",
+            "crates/shared",
+            "services/a"
+        ],
+        "the package, the workspace's files, its path dependencies (not dev-dependencies)"
+    );
+    // A no-op build does not run the build script.
+    assert!(!built(&a).2, "a no-op build reran the build script");
+
+    // Another service's untracked file or edit: clean, and nothing reruns.
+    repo.write("services/b/notes.txt", "scratch\n");
+    repo.write("services/b/src/main.rs", "fn main() { 1; }\n");
+    let (dirty, _, ran) = built(&a);
+    assert_eq!(dirty, Some(false), "b's changes make a dirty");
+    assert!(!ran, "b's changes reran a's build script");
+    // A dev-dependency is not in the binary.
+    repo.write("crates/testkit/src/lib.rs", "pub fn testkit() { 1; }\n");
+    assert_eq!(built(&a).0, Some(false));
+
+    // Within the scope: each is dirty, and back to clean once undone.
+    for (path, contents) in [
+        ("services/a/new.txt", "untracked in a\n"),
+        (
+            "services/a/src/main.rs",
+            "fn main() { common::common(); shared::shared(); println!(\"{}\", shipstamp::stamp!().to_json()); }\n",
+        ),
+        ("crates/common/src/lib.rs", "pub fn common() { 2; }\n"),
+        ("crates/shared/src/lib.rs", "pub fn shared() { 2; }\n"),
+        (
+            "Cargo.toml",
+            &format!(
+                "{}\n# edited\n",
+                std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap()
+            ),
+        ),
+    ] {
+        let before = std::fs::read_to_string(repo.path().join(path)).ok();
+        repo.write(path, contents);
+        assert_eq!(built(&a).0, Some(true), "{path}: not dirty");
+        match before {
+            Some(b) => repo.write(path, &b),
+            None => std::fs::remove_file(repo.path().join(path)).unwrap(),
+        }
+        assert_eq!(built(&a).0, Some(false), "{path}: still dirty once undone");
+    }
+    // Cargo.lock: a dependency added to b changes the workspace's lock file (cargo rewrites
+    // it), and a changed lock file is a changed build of a too.
+    let b_manifest = repo.path().join("services/b/Cargo.toml");
+    let before = std::fs::read_to_string(&b_manifest).unwrap();
+    std::fs::write(
+        &b_manifest,
+        format!("{before}\n[dependencies]\nshared.workspace = true\n"),
+    )
+    .unwrap();
+    assert_eq!(built(&a).0, Some(true), "Cargo.lock: not dirty");
+    assert!(repo.git(&["status", "--porcelain"]).contains("Cargo.lock"));
+    std::fs::write(&b_manifest, before).unwrap();
+    assert_eq!(
+        built(&a).0,
+        Some(false),
+        "Cargo.lock: still dirty once undone"
+    );
+}
+
+#[test]
+fn check_holds_a_scoped_binary_within_its_own_paths() {
+    let (repo, a) = workspace("check");
+    let (build, stamp) = a.build_and_run(&[]);
+    assert!(build.success);
+    assert_eq!(stamp.git.commit.as_deref(), Some(repo.head().as_str()));
+    let binary = a.binary("debug");
+    // Keep the binary as deployed: the next builds replace it.
+    let deployed_dir = tempfile::tempdir().unwrap();
+    let deployed = deployed_dir.path().join("a");
+    std::fs::copy(&binary, &deployed).unwrap();
+    let deployed = format!("file:{}", deployed.display());
+
+    for i in 0..3 {
+        repo.write("services/b/src/main.rs", &format!("fn main() {{ {i}; }}\n"));
+        repo.commit_all(&format!("b: {i}"));
+    }
+    let out = check_in(&repo, &[&deployed, "--ref", "main", "--json"]);
+    let t = target(&out);
+    assert_eq!(t["status"], "match", "{}", text(&out));
+    assert_eq!(t["scope"]["from"], "build");
+    assert_eq!(t["scope"]["behind_total"], 3);
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("main is 3 commits ahead, none under Cargo.lock"),
+        "{}",
+        text(&out)
+    );
+
+    repo.write("crates/common/src/lib.rs", "pub fn common() { 3; }\n");
+    repo.commit_all("common: 3");
+    let out = check_in(&repo, &[&deployed, "--ref", "main"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(stdout(&out).starts_with("behind 1"), "{}", text(&out));
+}

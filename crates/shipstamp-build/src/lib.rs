@@ -273,7 +273,9 @@ impl Config {
             build_time,
             profile: env.cargo("PROFILE"),
             target: env.cargo("TARGET"),
-            rustc: env.cargo("RUSTC").and_then(|r| rustc_version(&r)),
+            rustc: env.cargo("RUSTC").and_then(|r| {
+                rustc_version(&r, env.cargo("OUT_DIR").map(PathBuf::from).as_deref())
+            }),
         };
 
         let warning = warning(&facts.git, repo_problem.as_ref(), &rejected);
@@ -354,11 +356,27 @@ fn target_dir(out_dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`.
-fn rustc_version(rustc: &str) -> Option<String> {
+/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`, kept in `OUT_DIR` for the next run:
+/// `rustc -V` (through rustup's proxy) is most of a rerun's time. A different compiler gets
+/// another `OUT_DIR` (cargo hashes the compiler's version into it); the file also names the
+/// `rustc` it came from.
+fn rustc_version(rustc: &str, out_dir: Option<&Path>) -> Option<String> {
+    let kept = out_dir.map(|d| d.join("shipstamp-rustc-version"));
+    if let Some(text) = kept.as_ref().and_then(|k| std::fs::read_to_string(k).ok()) {
+        if let Some((from, version)) = text.split_once('\n') {
+            if from == rustc && !version.is_empty() {
+                return Some(version.to_owned());
+            }
+        }
+    }
     let out = Command::new(rustc).arg("-V").output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
-    text.split_whitespace().nth(1).map(str::to_owned)
+    let version = text.split_whitespace().nth(1)?.to_owned();
+    if let Some(kept) = kept.filter(|_| !rustc.contains('\n')) {
+        // Only a cache: a failed write costs the next run one `rustc -V`.
+        let _ = std::fs::write(kept, format!("{rustc}\n{version}"));
+    }
+    Some(version)
 }
 
 /// Why stamping failed. Only strict mode, running outside a build script, or a failed write

@@ -34,9 +34,13 @@ impl std::fmt::Display for RepoProblem {
             RepoProblem::GitMissing => f.write_str("the `git` program was not found"),
             RepoProblem::DubiousOwnership => f.write_str(
                 "git refused the repository (\"dubious ownership\": it belongs to another user); \
-                 mark it safe with `git config --global --add safe.directory <dir>` or set SHIPSTAMP_GIT_COMMIT",
+                 mark it safe with `git config --global --add safe.directory <dir>` (the next \
+                 build stamps again; `touch build.rs` if your git configuration file did not \
+                 exist before) or set SHIPSTAMP_GIT_COMMIT",
             ),
-            RepoProblem::Untracked { repo_relative_manifest } => write!(
+            RepoProblem::Untracked {
+                repo_relative_manifest,
+            } => write!(
                 f,
                 "the enclosing git repository does not track `{repo_relative_manifest}`, so its HEAD \
                  is not this package's commit (a new crate not yet `git add`ed, or vendored sources or CARGO_HOME inside a repository)"

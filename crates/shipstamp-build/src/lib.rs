@@ -229,6 +229,10 @@ impl Config {
                     },
                 );
                 watch = report.watch;
+                if report.facts == Err(git::RepoProblem::DubiousOwnership) {
+                    // Following git's own advice (safe.directory) changes one of these.
+                    watch.extend(git_config_files(env));
+                }
                 report.facts.map_err(|p| repo_problem = Some(p)).ok()
             }
         };
@@ -278,7 +282,7 @@ impl Config {
             }),
         };
 
-        let warning = warning(&facts.git, repo_problem.as_ref(), &rejected);
+        let warning = warning(&facts.git, repo_problem.as_ref(), &rejected, self.strict);
         if self.strict && facts.git.commit.is_none() {
             return Err(Error(Repr::NoCommit(
                 warning.unwrap_or_else(|| "no commit known".into()),
@@ -318,12 +322,28 @@ fn warning(
     git: &GitFacts,
     problem: Option<&git::RepoProblem>,
     rejected: &[Rejected],
+    strict: bool,
 ) -> Option<String> {
     let mut parts = Vec::new();
     match (problem, git.commit.is_some()) {
-        (Some(p), false) => parts.push(format!(
-            "no git commit known ({p}); stamping null. Set SHIPSTAMP_GIT_COMMIT to provide one"
-        )),
+        (Some(p), false) => {
+            let outcome = if strict {
+                "the build fails in strict mode"
+            } else {
+                "stamping null"
+            };
+            let later = match p {
+                // Nothing to watch for a repository that does not exist yet.
+                git::RepoProblem::NoRepository => {
+                    " (a repository created here later is seen after `touch build.rs`)"
+                }
+                _ => "",
+            };
+            parts.push(format!(
+                "no git commit known ({p}); {outcome}. Set SHIPSTAMP_GIT_COMMIT to provide \
+                 one{later}"
+            ));
+        }
         // A fallback found the commit; still say when git itself is broken here.
         (
             Some(
@@ -348,6 +368,22 @@ fn warning(
 
 /// The cargo target directory holding `out_dir`: the nearest ancestor with cargo's
 /// `CACHEDIR.TAG`, else `<target>` from `<target>/<profile>/build/<pkg>/out`.
+/// git's global and system configuration files that exist: where `safe.directory` is set.
+fn git_config_files(env: &BuildEnv) -> Vec<PathBuf> {
+    let home = env.user("HOME").map(PathBuf::from);
+    let xdg = env
+        .user("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let mut files: Vec<PathBuf> = Vec::new();
+    files.extend(env.user("GIT_CONFIG_GLOBAL").map(PathBuf::from));
+    files.extend(home.map(|h| h.join(".gitconfig")));
+    files.extend(xdg.map(|x| x.join("git/config")));
+    files.push(PathBuf::from("/etc/gitconfig"));
+    files.retain(|f| f.is_file());
+    files
+}
+
 fn target_dir(out_dir: &Path) -> Option<PathBuf> {
     out_dir
         .ancestors()

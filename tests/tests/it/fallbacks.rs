@@ -255,15 +255,37 @@ fn dubious_ownership_still_builds() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (build, stamp) = fx.build_and_run(&[]);
+    // A home of its own, whose git configuration file exists (as it does once git is used).
+    let home = tempfile::tempdir().unwrap();
+    let gitconfig = home.path().join(".gitconfig");
+    std::fs::write(&gitconfig, "").unwrap();
+    let home_env = [("HOME", home.path().to_str().unwrap())];
+    let (build, stamp) = fx.build_and_run(&home_env);
     assert_eq!(stamp.git.commit, None);
     assert!(
         build.stderr.contains("dubious ownership"),
         "{}",
         build.stderr
     );
-    let (_, stamp) = fx.build_and_run(&[("SHIPSTAMP_GIT_COMMIT", SHA)]);
+    let (_, stamp) = fx.build_and_run(&[("SHIPSTAMP_GIT_COMMIT", SHA), home_env[0]]);
     assert_eq!(stamp.git.commit.as_deref(), Some(SHA));
+    // The warning's own advice, followed: the next build stamps the commit, no touch needed.
+    let (_, stamp) = fx.build_and_run(&home_env);
+    assert_eq!(stamp.git.commit, None);
+    let out = std::process::Command::new("git")
+        .args(["config", "--file"])
+        .arg(&gitconfig)
+        .args(["--add", "safe.directory"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (build, stamp) = fx.build_and_run(&home_env);
+    assert!(
+        stamp.git.commit.is_some(),
+        "still null after safe.directory: {}",
+        build.stderr
+    );
 }
 
 #[test]
@@ -280,6 +302,12 @@ fn strict_mode_fails_the_build_with_a_reason() {
         build
             .stderr
             .contains("shipstamp (strict mode): no git commit known"),
+        "{}",
+        build.stderr
+    );
+    // It stamps nothing: it fails, and says so.
+    assert!(
+        build.stderr.contains("the build fails in strict mode") && !build.stderr.contains("null"),
         "{}",
         build.stderr
     );

@@ -32,6 +32,14 @@
 //! `git rev-parse --git-path`, so linked worktrees and submodules work; git runs with
 //! `GIT_OPTIONAL_LOCKS=0`, so a build never takes the index lock from your own git.
 //!
+//! # Monorepos
+//!
+//! [`Config::scope_to_package`] judges and watches only what the package is built from (its
+//! directory, the workspace's `Cargo.toml` and `Cargo.lock`, cargo's configuration and
+//! toolchain files, its path dependencies, what [`Config::also_watch`] adds) and records it as
+//! `git.paths`, so that `shipstamp check` counts only the commits there: a commit to another
+//! service is not drift, and an untracked file in its directory does not make this build dirty.
+//!
 //! # Never breaks a build
 //!
 //! Without a repository, without `git`, in a shallow clone, a worktree, on a detached HEAD,

@@ -305,13 +305,19 @@ fn asked(cell: &Cell) -> String {
         Expected::RefWithin {
             reference: c,
             paths,
-        } if !paths.is_empty() => format!(
-            "{} = {}{} under {}",
-            cell.ref_name,
-            short(&c.id),
-            time(c),
-            paths_listed(paths)
-        ),
+        } if !paths.is_empty() => {
+            // In the order the targets' notes name them.
+            let mut paths = paths.clone();
+            paths.sort_unstable();
+            paths.dedup();
+            format!(
+                "{} = {}{} under {}",
+                cell.ref_name,
+                short(&c.id),
+                time(c),
+                paths_listed(&paths)
+            )
+        }
         expected => match expected.reference() {
             Some(c) => format!("{} = {}{}", cell.ref_name, short(&c.id), time(c)),
             None => cell.ref_name.clone(),

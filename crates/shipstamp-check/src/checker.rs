@@ -69,6 +69,11 @@ pub struct Checker {
     scoped_relations: HashMap<ScopedKey, Relation>,
     /// (served commit, commit asked about) → where its change is, in a full clone.
     containments: HashMap<(String, String), Containment>,
+    /// (served commit, ref commit, paths) → the oldest commit of the ref's history the served
+    /// one lacks, in a full clone.
+    missing: HashMap<ScopedKey, Option<String>>,
+    /// The ref's recent history, for processes without a stamp judged by when they started.
+    recent: Option<Recent>,
     /// The patch-ids of the changes asked about.
     changes: KnownChanges,
     /// What holds only until the repository changes.
@@ -86,6 +91,16 @@ struct Volatile {
     shallow_relations: HashMap<(String, String), Relation>,
     shallow_scoped_relations: HashMap<ScopedKey, Relation>,
     shallow_containments: HashMap<(String, String), Containment>,
+    shallow_missing: HashMap<ScopedKey, Option<String>>,
+}
+
+/// The commits of a ref's history made since some time (within some paths), oldest first.
+#[derive(Debug)]
+struct Recent {
+    reference: String,
+    paths: Vec<String>,
+    since: i64,
+    commits: Vec<(String, i64)>,
 }
 
 impl Checker {
@@ -103,6 +118,8 @@ impl Checker {
             relations: HashMap::new(),
             scoped_relations: HashMap::new(),
             containments: HashMap::new(),
+            missing: HashMap::new(),
+            recent: None,
             changes: KnownChanges::default(),
             volatile: Volatile::default(),
         }
@@ -213,6 +230,7 @@ impl Checker {
         keys.sort_unstable();
         keys.dedup();
         let standings = self.standings(&keys, &expected)?;
+        let recent = self.recent_for(observations, &expected, given.as_ref())?;
         let allow_dirty = self.options.allow_dirty;
         let judged: Vec<(&Observation, &Option<Within>)> =
             observations.iter().zip(&scopes).collect();
@@ -222,8 +240,69 @@ impl Checker {
                 .as_ref()
                 .ok()
                 .and_then(|s| standings.get(&(s.commit.as_str(), scope.as_ref())));
-            verdict::judge(o, standing, &expected, allow_dirty)
+            verdict::judge(o, standing, &expected, allow_dirty, &recent)
         }))
+    }
+
+    /// The ref's commits made since the earliest start of a process without a stamp that
+    /// started before the ref's commit (a `stale` one), oldest first, with their facts: which
+    /// of them it misses says since when. Kept while the ref, the paths and that start hold.
+    fn recent_for(
+        &mut self,
+        observations: &[Observation],
+        expected: &Expected,
+        given: Option<&Option<Vec<String>>>,
+    ) -> Result<Vec<Commit>, RepoError> {
+        let Some(reference) = expected.reference() else {
+            return Ok(Vec::new());
+        };
+        let Some(made) = reference.time else {
+            return Ok(Vec::new());
+        };
+        let starts: Vec<i64> = observations
+            .iter()
+            .filter(|o| matches!(&o.outcome, Err(f) if f.status == crate::Status::Unstamped))
+            .filter_map(|o| o.process.as_ref()?.started_at)
+            .filter(|started| *started < made)
+            .map(|started| started.unix_seconds())
+            .collect();
+        let Some(earliest) = starts.iter().min() else {
+            return Ok(Vec::new());
+        };
+        // Commits made after a process started: at least a second later.
+        let since = earliest + 1;
+        let paths = given.cloned().flatten().unwrap_or_default();
+        let known = self
+            .recent
+            .as_ref()
+            .is_some_and(|r| r.reference == reference.id && r.paths == paths && r.since <= since);
+        if !known {
+            let mut commits = self.repo.commits_since(&reference.id, since, &paths)?;
+            commits.sort_by_key(|(_, time)| *time);
+            self.recent = Some(Recent {
+                reference: reference.id.clone(),
+                paths,
+                since,
+                commits,
+            });
+        }
+        let Some(recent) = &self.recent else {
+            return Ok(Vec::new());
+        };
+        // For each start, the oldest commit made after it.
+        let mut ids: Vec<String> = starts
+            .iter()
+            .filter_map(|start| {
+                let at = recent.commits.partition_point(|(_, time)| *time <= *start);
+                recent.commits.get(at).map(|(id, _)| id.clone())
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.learn_facts(&ids)?;
+        let mut commits: Vec<Commit> = ids.iter().map(|id| self.commit(id)).collect();
+        commits.sort_by_key(|c| c.time);
+        Ok(commits)
     }
 
     /// Where each served id stands against what is expected (within its scope, if any),
@@ -285,51 +364,136 @@ impl Checker {
             }
             Expected::Contains(named) => self.learn_containments(&full, named)?,
         }
-        let mut standings = HashMap::with_capacity(keys.len());
         let shallow = !self.volatile.boundary.is_empty();
+        let mut answers: Vec<(StandingKey<'a>, Option<(String, Answer)>)> =
+            Vec::with_capacity(keys.len());
         for &(id, scope) in keys {
-            let standing = match self.found.get(id).cloned() {
-                Some(full) => Standing::Found {
-                    answer: match expected {
-                        Expected::Ref(reference) | Expected::RefWithin { reference, .. } => {
-                            let whole = self.relation(&full, &reference.id)?;
-                            match scope {
-                                None => Answer::Relation(whole),
-                                Some(within) => Answer::Within {
-                                    relation: self.scoped_relation(
-                                        &full,
-                                        &reference.id,
-                                        &within.paths,
-                                        &whole,
-                                    )?,
-                                    whole,
-                                    within: within.clone(),
-                                },
-                            }
-                        }
-                        Expected::Contains(named) => Answer::Containment {
-                            each: named
-                                .iter()
-                                .map(|n| self.containment(&full, &n.id))
-                                .collect::<Result<_, _>>()?,
-                            shallow,
+            let Some(full) = self.found.get(id).cloned() else {
+                answers.push(((id, scope), None));
+                continue;
+            };
+            let answer = match expected {
+                Expected::Ref(reference) | Expected::RefWithin { reference, .. } => {
+                    let whole = self.relation(&full, &reference.id)?;
+                    match scope {
+                        None => Answer::Relation(whole),
+                        Some(within) => Answer::Within {
+                            relation: self.scoped_relation(
+                                &full,
+                                &reference.id,
+                                &within.paths,
+                                &whole,
+                            )?,
+                            whole,
+                            within: within.clone(),
                         },
-                    },
-                    commit: self.commit(&full),
+                    }
+                }
+                Expected::Contains(named) => Answer::Containment {
+                    each: named
+                        .iter()
+                        .map(|n| self.containment(&full, &n.id))
+                        .collect::<Result<_, _>>()?,
+                    shallow,
                 },
+            };
+            answers.push(((id, scope), Some((full, answer))));
+        }
+        // Since when each build that is behind or diverged has been missing something.
+        let lacking: Vec<(String, &[String])> = answers
+            .iter()
+            .filter_map(|((_, scope), found)| {
+                let (full, answer) = found.as_ref()?;
+                let paths = scope.map_or(&[][..], |w| w.paths.as_slice());
+                answer.lacks_ref_commits().then(|| (full.clone(), paths))
+            })
+            .collect();
+        let reference = expected.reference().map(|r| r.id.clone());
+        if let Some(reference) = &reference {
+            self.learn_missing(&lacking, reference)?;
+        }
+        let mut standings = HashMap::with_capacity(keys.len());
+        for (key, found) in answers {
+            let standing = match found {
+                Some((full, answer)) => {
+                    let paths = key.1.map_or(&[][..], |w| w.paths.as_slice());
+                    let missing = match &reference {
+                        Some(reference) if answer.lacks_ref_commits() => self
+                            .known_missing()
+                            .get(&scoped_key(&full, reference, paths))
+                            .cloned()
+                            .flatten()
+                            .map(|id| self.commit(&id)),
+                        _ => None,
+                    };
+                    Standing::Found {
+                        commit: self.commit(&full),
+                        answer,
+                        missing,
+                    }
+                }
                 None => Standing::NotFound {
                     lookup: self
                         .volatile
                         .not_found
-                        .get(id)
+                        .get(key.0)
                         .cloned()
                         .unwrap_or(Lookup::Missing),
                     shallow,
                 },
             };
-            standings.insert((id, scope), standing);
+            standings.insert(key, standing);
         }
         Ok(standings)
+    }
+
+    /// Makes sure the oldest commit of `reference`'s history each (served commit, paths) lacks
+    /// is known, with its facts: several git processes at once, once each.
+    fn learn_missing(
+        &mut self,
+        lacking: &[(String, &[String])],
+        reference: &str,
+    ) -> Result<(), RepoError> {
+        let mut todo: Vec<(String, &[String])> = Vec::new();
+        for (served, paths) in lacking {
+            let key = scoped_key(served, reference, paths);
+            if !self.known_missing().contains_key(&key)
+                && !todo.iter().any(|(s, p)| s == served && p == paths)
+            {
+                todo.push((served.clone(), paths));
+            }
+        }
+        if !todo.is_empty() {
+            let repo = &self.repo;
+            let found = map_on_threads(&todo, GIT_AT_ONCE.min(todo.len()), |(s, p)| {
+                repo.oldest_missing(s, reference, p)
+            });
+            for ((served, paths), oldest) in todo.into_iter().zip(found) {
+                self.known_missing()
+                    .insert(scoped_key(&served, reference, paths), oldest?);
+            }
+        }
+        let ids: Vec<String> = lacking
+            .iter()
+            .filter_map(|(s, p)| {
+                self.known_missing()
+                    .get(&scoped_key(s, reference, p))
+                    .cloned()
+                    .flatten()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.learn_facts(&ids)
+    }
+
+    /// The oldest missing commits already found, kept as [`Checker::known_relations`] are.
+    fn known_missing(&mut self) -> &mut HashMap<ScopedKey, Option<String>> {
+        if self.volatile.boundary.is_empty() {
+            &mut self.missing
+        } else {
+            &mut self.volatile.shallow_missing
+        }
     }
 
     /// Makes sure how each (served commit, paths) relates to `reference` within the paths is

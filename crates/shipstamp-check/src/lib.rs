@@ -102,7 +102,9 @@ pub use process::{ProcessFacts, SourceChanges};
 pub use prometheus::Prometheus;
 pub use reason::{Reason, ReasonKind};
 pub use repo::{Commit, Repo, RepoError, RepoErrorKind};
-pub use report::{Expected, Failure, Included, Observation, Options, Scope, Status, TargetReport};
+pub use report::{
+    Drift, Expected, Failure, Included, Observation, Options, Scope, Status, TargetReport,
+};
 pub use served::{ParseError, ParseErrorKind, Served, ServedShape, parse_served, parse_served_at};
 pub use shipstamp::Stamp;
 pub use source::{Context, Source, SourceError, SourceErrorKind, Targets};

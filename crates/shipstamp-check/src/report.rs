@@ -191,6 +191,39 @@ pub struct Scope {
     pub ahead_total: Option<u64>,
 }
 
+/// How long a target has been missing something: since the oldest commit it lacks was made.
+///
+/// For `behind` and `diverged`, the oldest commit of the ref's history that the build does not
+/// have (within the scope, when there is one); for `lacks`, the oldest commit asked about that
+/// it lacks; for `stale`, the oldest commit of the ref's history made after the process
+/// started. Committer time: when the commit was made, not when it was first written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Drift {
+    /// When that commit was made.
+    pub since: Timestamp,
+    /// Its full id.
+    pub commit: String,
+    /// Its subject line.
+    pub subject: Option<String>,
+}
+
+impl Drift {
+    /// Drift since `commit` was made; `None` when its time is not known.
+    pub fn since_commit(commit: &Commit) -> Option<Drift> {
+        Some(Drift {
+            since: commit.time?,
+            commit: commit.id.clone(),
+            subject: commit.subject.clone(),
+        })
+    }
+
+    /// How long it has lasted at `now` (0 when `since` is later, as a clock skew can make it).
+    pub fn seconds_at(&self, now: Timestamp) -> u64 {
+        u64::try_from(now.unix_seconds() - self.since.unix_seconds()).unwrap_or(0)
+    }
+}
+
 /// A commit asked about with [`Expected::Contains`] that a target's build contains.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -391,6 +424,9 @@ pub struct TargetReport {
     pub includes: Vec<Included>,
     /// With [`Expected::Contains`]: the commits asked about that the build lacks.
     pub lacks: Vec<String>,
+    /// Since when it has been missing something, for `behind`, `diverged`, `lacks` and `stale`
+    /// (when the repository can tell).
+    pub drift: Option<Drift>,
 }
 
 impl TargetReport {
@@ -427,6 +463,7 @@ impl TargetReport {
             scope: None,
             includes: Vec::new(),
             lacks: Vec::new(),
+            drift: None,
         }
     }
 

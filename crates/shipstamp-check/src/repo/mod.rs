@@ -453,6 +453,62 @@ impl Repo {
         })
     }
 
+    /// The oldest commit (by committer time) that `target` has and `served` does not, counting
+    /// only commits that change something under `paths` when there are some: since when a
+    /// build of `served` has been missing something. One git process.
+    pub(crate) fn oldest_missing(
+        &self,
+        served: &str,
+        target: &str,
+        paths: &[String],
+    ) -> Result<Option<String>, RepoError> {
+        let not_served = format!("^{served}");
+        let commits = self.times(&[&not_served, target], paths)?;
+        Ok(commits
+            .into_iter()
+            .min_by_key(|(_, time)| *time)
+            .map(|(id, _)| id))
+    }
+
+    /// The commits of `target`'s history made at or after `since` (Unix seconds), each with
+    /// its committer time, counting only commits under `paths` when there are some. One git
+    /// process; git stops walking at the first older commit (of a history in date order).
+    pub(crate) fn commits_since(
+        &self,
+        target: &str,
+        since: i64,
+        paths: &[String],
+    ) -> Result<Vec<(String, i64)>, RepoError> {
+        let since = format!("--since=@{since}");
+        self.times(&[&since, target], paths)
+    }
+
+    /// `git log` of `revs` (within `paths`): each commit's id and committer time.
+    fn times(&self, revs: &[&str], paths: &[String]) -> Result<Vec<(String, i64)>, RepoError> {
+        let mut args = vec![
+            "--literal-pathspecs",
+            "-c",
+            "log.showSignature=false",
+            "log",
+            "--format=%H %ct",
+            "--end-of-options",
+        ];
+        args.extend(revs);
+        args.push("--");
+        args.extend(paths.iter().map(String::as_str));
+        let out = self.output_in(&self.top, &args, None)?;
+        if !out.status.success() {
+            return Err(failed(&args, &out));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (id, time) = line.split_once(' ')?;
+                Some((id.to_owned(), time.parse().ok()?))
+            })
+            .collect())
+    }
+
     /// The merge base of two commits; `None` for unrelated histories (git exits 1).
     pub(crate) fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, RepoError> {
         let (found, base) = self.run_status(&["merge-base", "--end-of-options", a, b])?;

@@ -5,14 +5,19 @@
 use crate::process::ProcessFacts;
 use crate::reason::{Reason, ReasonKind};
 use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
-use crate::report::{Expected, Failure, Included, Observation, Scope, Status, TargetReport};
+use crate::report::{Drift, Expected, Failure, Included, Observation, Scope, Status, TargetReport};
 use crate::served::Served;
 
 /// Where a served commit stands, as the local repository tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Standing {
-    /// The repository has it: its facts, and how it relates to what is expected.
-    Found { commit: Commit, answer: Answer },
+    /// The repository has it: its facts, how it relates to what is expected, and, when it is
+    /// behind or diverged, the oldest commit of the ref's history it lacks.
+    Found {
+        commit: Commit,
+        answer: Answer,
+        missing: Option<Commit>,
+    },
     /// The repository does not have it (or not as one commit), and whether it is a shallow
     /// clone (which may have cut it off).
     NotFound { lookup: Lookup, shallow: bool },
@@ -38,6 +43,18 @@ pub(crate) enum Answer {
     },
 }
 
+impl Answer {
+    /// Whether the served commit lacks commits of the ref's history (within the paths that
+    /// count): it is behind or diverged.
+    pub(crate) fn lacks_ref_commits(&self) -> bool {
+        let relation = match self {
+            Answer::Relation(relation) | Answer::Within { relation, .. } => relation,
+            Answer::Containment { .. } => return false,
+        };
+        matches!(relation, Relation::Behind(_) | Relation::Diverged { .. })
+    }
+}
+
 /// The paths a served commit is held against the ref within.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Within {
@@ -48,12 +65,14 @@ pub(crate) struct Within {
 }
 
 /// The report for one observation. `standing` is where its served commit stands (`None` when it
-/// served none).
+/// served none); `recent` holds commits of the ref's history, oldest first, among them the
+/// oldest made after each process without a stamp started.
 pub(crate) fn judge(
     observation: &Observation,
     standing: Option<&Standing>,
     expected: &Expected,
     allow_dirty: bool,
+    recent: &[Commit],
 ) -> TargetReport {
     let (url, name) = (&observation.url, observation.name.as_deref());
     let mut report = match (&observation.outcome, standing) {
@@ -73,9 +92,14 @@ pub(crate) fn judge(
             ));
             report
         }
-        (Err(failure), _) if failure.status == Status::Unstamped => {
-            unstamped(url, name, observation.process.as_ref(), failure, expected)
-        }
+        (Err(failure), _) if failure.status == Status::Unstamped => unstamped(
+            url,
+            name,
+            observation.process.as_ref(),
+            failure,
+            expected,
+            recent,
+        ),
         (Err(failure), _) => {
             let mut report = TargetReport::named(url, name, failure.status);
             report.reason = Some(failure.reason.clone());
@@ -118,8 +142,12 @@ fn served_report(
     report.package = served.package.clone();
     report.version = served.version.clone();
     report.started_before_ref = started_before(served.started_at, expected);
-    let (commit, answer) = match standing {
-        Standing::Found { commit, answer } => (commit, answer),
+    let (commit, answer, missing) = match standing {
+        Standing::Found {
+            commit,
+            answer,
+            missing,
+        } => (commit, answer, missing),
         Standing::NotFound { lookup, shallow } => {
             let c = &served.commit;
             report.status = Status::UnknownCommit;
@@ -231,6 +259,9 @@ fn served_report(
         report.behind = report.behind.or(scope.behind_total.map(|_| 0));
         report.ahead = report.ahead.or(scope.ahead_total.map(|_| 0));
     }
+    if matches!(report.status, Status::Behind | Status::Diverged) {
+        report.drift = missing.as_ref().and_then(Drift::since_commit);
+    }
     dirty(report, served, commit, allow_dirty)
 }
 
@@ -300,6 +331,7 @@ fn dirty(
             ),
         ));
         report.status = Status::Dirty;
+        report.drift = None;
     }
     report
 }
@@ -398,6 +430,18 @@ fn contains(
     }
     report.status = Status::Lacks;
     report.reason = Some(Reason::new(ReasonKind::Lacks, message));
+    report.drift = oldest(
+        named
+            .iter()
+            .filter(|c| report.lacks.iter().any(|id| *id == c.id)),
+    );
+}
+
+/// Drift since the oldest of `commits` whose time is known.
+fn oldest<'a>(commits: impl Iterator<Item = &'a Commit>) -> Option<Drift> {
+    commits
+        .filter_map(Drift::since_commit)
+        .min_by_key(|d| d.since)
 }
 
 /// A process without a stamp, judged by when it started: before the ref's commit was made it
@@ -408,6 +452,7 @@ fn unstamped(
     process: Option<&ProcessFacts>,
     failure: &Failure,
     expected: &Expected,
+    recent: &[Commit],
 ) -> TargetReport {
     let why = &failure.reason;
     let started = process.and_then(|p| p.started_at);
@@ -443,6 +488,14 @@ fn unstamped(
     };
     let mut report = TargetReport::named(url, name, status);
     report.reason = Some(Reason::new(ReasonKind::NoStamp, message));
+    if let (Status::Stale, Some(s)) = (status, started) {
+        // The oldest commit made after it started, else the ref's own (made after it, too).
+        report.drift = recent
+            .iter()
+            .find(|c| c.time.is_some_and(|t| t > s))
+            .and_then(Drift::since_commit)
+            .or_else(|| Drift::since_commit(reference));
+    }
     report
 }
 
@@ -474,6 +527,7 @@ fn unstamped_contains(
                     described(commit)
                 ),
             ));
+            report.drift = oldest(named.iter().filter(|c| report.lacks.contains(&c.id)));
             return report;
         }
         (Some(s), None) => (

@@ -39,6 +39,16 @@ fn found_with(answer: Answer) -> Standing {
             subject: Some("Add orders".into()),
         },
         answer,
+        missing: Some(oldest_missing()),
+    }
+}
+
+/// The oldest commit of the ref's history a served commit that is behind lacks.
+fn oldest_missing() -> Commit {
+    Commit {
+        id: "7070707aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
+        time: Some(Timestamp::from_unix_seconds(700)),
+        subject: Some("Fix double emit".into()),
     }
 }
 
@@ -409,6 +419,7 @@ fn every_status_every_way() {
             standing.as_ref(),
             &Expected::Ref(reference()),
             allow_dirty,
+            &[],
         );
         seen.insert(r.status);
         assert_eq!(r.status, want.status, "{what}");
@@ -568,7 +579,7 @@ fn contains_every_way() {
         ),
     ];
     for (what, observation, standing, status, says) in cases {
-        let r = judge(&observation, standing.as_ref(), &expected, false);
+        let r = judge(&observation, standing.as_ref(), &expected, false, &[]);
         assert_eq!(r.status, status, "{what}: {:?}", r.reason);
         let said = r
             .reason
@@ -591,6 +602,7 @@ fn contains_every_way() {
         each(carried, missing(Some(1))).as_ref(),
         &expected,
         false,
+        &[],
     );
     assert_eq!(r.includes[0].commit, fix.id);
     assert_eq!(
@@ -745,6 +757,7 @@ fn within_paths_every_way() {
             Some(&standing),
             &Expected::Ref(reference()),
             false,
+            &[],
         );
         assert_eq!(report.status, status, "{case}");
         assert_eq!((report.behind, report.ahead), (behind, ahead), "{case}");
@@ -769,4 +782,156 @@ fn listed_paths() {
     assert_eq!(listed(&paths(2)), "p0 and p1");
     assert_eq!(listed(&paths(3)), "p0, p1 and p2");
     assert_eq!(listed(&paths(5)), "p0, p1, p2 and 2 more");
+}
+
+#[test]
+fn drift_age_every_way() {
+    let by_ref = Expected::Ref(reference());
+    let diverged = Relation::Diverged {
+        merge_base: Some(BASE.into()),
+        ahead: 1,
+        behind: 2,
+    };
+    let after = |t: i64, id: &str| Commit {
+        id: id.into(),
+        time: Some(Timestamp::from_unix_seconds(t)),
+        subject: Some(format!("made at {t}")),
+    };
+    // The ref's history since the earliest process start, oldest first.
+    let recent = [after(950, "950"), after(980, "980")];
+    let cases: Vec<(&str, Observation, Option<Standing>, &Expected, Option<i64>)> = vec![
+        (
+            "behind: its oldest missing commit",
+            served(None, None, None),
+            Some(found(Relation::Behind(3))),
+            &by_ref,
+            Some(700),
+        ),
+        (
+            "diverged: the same",
+            served(None, None, None),
+            Some(found(diverged.clone())),
+            &by_ref,
+            Some(700),
+        ),
+        (
+            "behind within paths",
+            served(None, None, None),
+            Some(within(Relation::Behind(1), Relation::Behind(4), true)),
+            &by_ref,
+            Some(700),
+        ),
+        (
+            "match within paths, commits elsewhere: no drift",
+            served(None, None, None),
+            Some(within(Relation::Same, Relation::Behind(4), true)),
+            &by_ref,
+            None,
+        ),
+        (
+            "ahead: nothing missing",
+            served(None, None, None),
+            Some(found(Relation::Ahead(2))),
+            &by_ref,
+            None,
+        ),
+        (
+            "dirty: not aged",
+            served(Some(true), None, None),
+            Some(found(Relation::Behind(3))),
+            &by_ref,
+            None,
+        ),
+        (
+            "stale: the oldest commit made after it started",
+            without_stamp(Some(960), false),
+            None,
+            &by_ref,
+            Some(980),
+        ),
+        (
+            "stale, started earlier",
+            without_stamp(Some(900), false),
+            None,
+            &by_ref,
+            Some(950),
+        ),
+        (
+            "unstamped, started after the ref: no drift",
+            without_stamp(Some(1100), false),
+            None,
+            &by_ref,
+            None,
+        ),
+    ];
+    for (what, observation, standing, expected, since) in cases {
+        let r = judge(&observation, standing.as_ref(), expected, false, &recent);
+        assert_eq!(
+            r.drift.as_ref().map(|d| d.since.unix_seconds()),
+            since,
+            "{what}: {:?}",
+            r.status
+        );
+    }
+    // Without the ref's recent history, a stale process lacks at least the ref's commit.
+    let r = judge(&without_stamp(Some(900), false), None, &by_ref, false, &[]);
+    let drift = r.drift.expect("stale is aged");
+    assert_eq!(
+        (drift.since.unix_seconds(), drift.commit.as_str()),
+        (REF_TIME, REF)
+    );
+    assert_eq!(
+        drift.seconds_at(Timestamp::from_unix_seconds(REF_TIME + 90)),
+        90
+    );
+    assert_eq!(
+        drift.seconds_at(Timestamp::from_unix_seconds(REF_TIME - 5)),
+        0
+    );
+
+    // Lacks: the oldest of the commits asked about that it lacks.
+    let fix = after(600, "6060606aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    let later = after(800, "8080808aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+    let contains = Expected::Contains(vec![later.clone(), fix.clone()]);
+    let missing = Containment::Missing {
+        before: Some(1),
+        capped: false,
+    };
+    let standing = |a: Containment, b: Containment| {
+        found_with(Answer::Containment {
+            each: vec![a, b],
+            shallow: false,
+        })
+    };
+    let both = standing(missing.clone(), missing.clone());
+    let r = judge(
+        &served(None, None, None),
+        Some(&both),
+        &contains,
+        false,
+        &[],
+    );
+    assert_eq!(r.drift.map(|d| d.commit), Some(fix.id.clone()));
+    let one = standing(missing.clone(), Containment::Ancestor);
+    let r = judge(&served(None, None, None), Some(&one), &contains, false, &[]);
+    assert_eq!(r.drift.map(|d| d.commit), Some(later.id.clone()));
+    let none = standing(Containment::Ancestor, Containment::Ancestor);
+    let r = judge(
+        &served(None, None, None),
+        Some(&none),
+        &contains,
+        false,
+        &[],
+    );
+    assert_eq!(r.drift, None);
+    // A process without a stamp that started between the two lacks the later one only.
+    let r = judge(
+        &without_stamp(Some(700), false),
+        None,
+        &contains,
+        false,
+        &[],
+    );
+    assert_eq!(r.status, Status::Lacks);
+    assert_eq!(r.drift.map(|d| d.commit), Some(later.id));
 }

@@ -62,8 +62,9 @@ impl Tool {
                 s.git.dirty.map_or(\"-\".to_string(), |d| d.to_string()), s.git.branch.as_deref().unwrap_or(\"-\"));\n}\n"
             }
             Tool::Vergen => {
-                "fn main() {\n    println!(\"{} {} {}\", env!(\"VERGEN_GIT_SHA\"), env!(\"VERGEN_GIT_DIRTY\"), \
-                env!(\"VERGEN_GIT_BRANCH\"));\n}\n"
+                // vergen sets nothing when git fails (a dubious owner, no repository).
+                "fn main() {\n    println!(\"{} {} {}\", option_env!(\"VERGEN_GIT_SHA\").unwrap_or(\"-\"), \
+                option_env!(\"VERGEN_GIT_DIRTY\").unwrap_or(\"-\"), option_env!(\"VERGEN_GIT_BRANCH\").unwrap_or(\"-\"));\n}\n"
             }
         }
     }
@@ -96,6 +97,8 @@ struct Fixture {
     dir: PathBuf,
     name: String,
     target: PathBuf,
+    /// A `HOME` of its own (its git configuration), cargo's and rustup's homes kept.
+    home: Option<PathBuf>,
 }
 
 impl Fixture {
@@ -116,18 +119,69 @@ impl Fixture {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
             target: bench_dir().join(format!("target-{}", name)),
+            home: None,
         }
+    }
+
+    /// A member `services/a` of a workspace with `services/b` and `crates/common` (a path
+    /// dependency of a), stamped in package scope where the tool has one.
+    fn write_monorepo(tool: Tool, repo: &TempRepo, name: &str) -> Fixture {
+        repo.write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"services/a\", \"services/b\", \"crates/common\"]\nresolver = \"2\"\n",
+        );
+        repo.write(".gitignore", "/target\n");
+        for (dir, kind) in [("crates/common", "lib"), ("services/b", "main")] {
+            let pkg = dir.rsplit('/').next().expect("name");
+            repo.write(
+                &format!("{dir}/Cargo.toml"),
+                &format!("[package]\nname = \"{pkg}-{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n"),
+            );
+            let body = if kind == "lib" {
+                "pub fn common() {}\n"
+            } else {
+                "fn main() {}\n"
+            };
+            repo.write(&format!("{dir}/src/{kind}.rs"), body);
+        }
+        let mut fx = Fixture::write(tool, &repo.path().join("services/a"), name);
+        let manifest = std::fs::read_to_string(fx.dir.join("Cargo.toml")).expect("manifest");
+        let manifest = manifest.replace("[workspace]\n", "").replace(
+            "[dependencies]\n",
+            &format!("[dependencies]\ncommon = {{ package = \"common-{name}\", path = \"../../crates/common\" }}\n"),
+        );
+        std::fs::write(fx.dir.join("Cargo.toml"), manifest).expect("manifest");
+        std::fs::remove_file(fx.dir.join(".gitignore")).expect("rm .gitignore");
+        if tool == Tool::Shipstamp {
+            std::fs::write(
+                fx.dir.join("build.rs"),
+                "fn main() {\n    shipstamp_build::Config::new().scope_to_package().emit();\n}\n",
+            )
+            .expect("build.rs");
+        }
+        fx.target = bench_dir().join(format!("target-{name}"));
+        fx
     }
 
     /// Builds; returns whether the build script ran.
     fn build(&self) -> bool {
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
             .current_dir(&self.dir)
             .args(["build", "-v"])
             .env("CARGO_TARGET_DIR", &self.target)
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
-            .expect("cargo runs");
+            .env_remove("SOURCE_DATE_EPOCH");
+        if let Some(home) = &self.home {
+            let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+            let keep = |var: &str, default: &str| {
+                std::env::var_os(var).map_or_else(|| real_home.join(default), PathBuf::from)
+            };
+            cargo
+                .env("CARGO_HOME", keep("CARGO_HOME", ".cargo"))
+                .env("RUSTUP_HOME", keep("RUSTUP_HOME", ".rustup"))
+                .env("HOME", home);
+        }
+        let out = cargo.output().expect("cargo runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
@@ -152,15 +206,25 @@ impl Fixture {
 /// `GIT_OPTIONAL_LOCKS=0` so that it does not refresh the index itself (a plain `git status`
 /// rewrites the index, which triggers one rerun of any build script that watches it).
 fn truth(repo: &TempRepo) -> String {
+    truth_within(repo, &[])
+}
+
+/// The same, with the dirty flag taken only under `scope` (the whole repository when empty).
+fn truth_within(repo: &TempRepo, scope: &[&str]) -> String {
     let git = |args: &[&str]| {
         let out = shipstamp_tests::git(repo.path())
             .env("GIT_OPTIONAL_LOCKS", "0")
+            .args(["-c", "safe.directory=*"])
             .args(args)
             .output()
             .expect("git runs");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
-    let dirty = !git(&["status", "--porcelain"]).is_empty();
+    let status: Vec<&str> = ["status", "--porcelain", "--"]
+        .into_iter()
+        .chain(scope.iter().copied())
+        .collect();
+    let dirty = !git(&status).is_empty();
     let branch = git(&["symbolic-ref", "-q", "--short", "HEAD"]);
     format!(
         "{} {} {}",
@@ -226,26 +290,38 @@ fn read(r: &TempRepo, rel: &str) -> String {
     std::fs::read_to_string(r.path().join(rel)).expect("read")
 }
 
+/// One tool's answers: each scenario's name and whether its stamp was right.
 struct Column {
-    right: Vec<bool>,
+    rows: Vec<(&'static str, bool)>,
     noop_reruns: usize,
+}
+
+impl Column {
+    /// Builds, holds the stamp against `truth`, then counts whether a no-op build reran.
+    fn judge(&mut self, name: &'static str, fx: &Fixture, truth: impl Fn() -> String) {
+        fx.build();
+        self.rows.push((name, stamped(fx) == truth()));
+        self.noop_reruns += usize::from(fx.build());
+    }
+}
+
+fn tag(tool: Tool) -> &'static str {
+    if tool == Tool::Shipstamp { "ss" } else { "vg" }
 }
 
 fn walk(tool: Tool) -> Column {
     let repo = TempRepo::new();
-    let tag = if tool == Tool::Shipstamp { "ss" } else { "vg" };
+    let tag = tag(tool);
     let fx = Fixture::write(tool, repo.path(), &format!("bench-{tag}-svc"));
     repo.write("README.md", "# svc\n");
     repo.commit_all("first");
     let mut col = Column {
-        right: Vec::new(),
+        rows: Vec::new(),
         noop_reruns: 0,
     };
-    for (_, step) in STEPS {
+    for (name, step) in STEPS {
         step(&repo);
-        fx.build();
-        col.right.push(stamped(&fx) == truth(&repo));
-        col.noop_reruns += usize::from(fx.build());
+        col.judge(name, &fx, || truth(&repo));
     }
 
     // A linked worktree: its HEAD and index live under .git/worktrees/<name>.
@@ -261,25 +337,136 @@ fn walk(tool: Tool) -> Column {
         wt_path.to_str().expect("utf-8"),
     ]);
     let wt = TempRepo::at(&wt_path);
-    let fx = Fixture::write(tool, &wt_path, &format!("bench-{tag}-wt-svc"));
+    let wt_fx = Fixture::write(tool, &wt_path, &format!("bench-{tag}-wt-svc"));
     wt.commit_all("worktree fixture");
-    fx.build();
-    col.right.push(stamped(&fx) == truth(&wt));
-    col.noop_reruns += usize::from(fx.build());
+    col.judge("linked worktree: first build", &wt_fx, || truth(&wt));
     wt.commit_all("commit in worktree");
-    fx.build();
-    col.right.push(stamped(&fx) == truth(&wt));
-    col.noop_reruns += usize::from(fx.build());
+    col.judge("linked worktree: commit", &wt_fx, || truth(&wt));
+
+    // The main checkout and a second worktree of the same package building into one target
+    // directory, as a global `build.target-dir` in cargo's configuration makes them.
+    let wt2_path = wt_parent.join("wt2");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "wt2",
+        wt2_path.to_str().expect("utf-8"),
+        "main",
+    ]);
+    let wt2 = TempRepo::at(&wt2_path);
+    let shared = |dir: &Path| Fixture {
+        tool,
+        dir: dir.to_path_buf(),
+        name: fx.name.clone(),
+        target: bench_dir().join(format!("target-bench-{tag}-shared")),
+        home: None,
+    };
+    let (main_shared, wt2_shared) = (shared(repo.path()), shared(&wt2_path));
+    let _ = std::fs::remove_dir_all(&main_shared.target);
+    main_shared.build();
+    col.judge("one target dir: a worktree after main", &wt2_shared, || {
+        truth(&wt2)
+    });
+    repo.write("src/main.rs", &(read(&repo, "src/main.rs") + "// edit\n"));
+    col.judge(
+        "one target dir: main again, after an edit",
+        &main_shared,
+        || truth(&repo),
+    );
     let _ = std::fs::remove_dir_all(wt_parent);
     col
 }
 
+/// The package-scoped stamp of `services/a` in a workspace monorepo. Its dirty flag is right
+/// when it is git's status under a's scope: a, its path dependency, the workspace manifest and
+/// lock file (vergen has no package scope: its flag is the whole repository's).
+fn walk_monorepo(tool: Tool, col: &mut Column) {
+    const SCOPE: &[&str] = &["services/a", "crates/common", "Cargo.toml", "Cargo.lock"];
+    let repo = TempRepo::new();
+    let fx = Fixture::write_monorepo(tool, &repo, &format!("bench-{}-mono-a", tag(tool)));
+    // The lock file is part of the scope: made by a first build, then committed.
+    repo.commit_all("monorepo");
+    fx.build();
+    repo.commit_all("Cargo.lock");
+    let truth = || truth_within(&repo, SCOPE);
+    col.judge("monorepo: first build", &fx, truth);
+    repo.write("services/b/src/new.rs", "// new\n");
+    col.judge("monorepo: untracked file in another service", &fx, truth);
+    repo.write("services/b/src/main.rs", "fn main() { 1; }\n");
+    col.judge("monorepo: edit in another service", &fx, truth);
+    repo.commit_all("b only");
+    col.judge("monorepo: commit to another service", &fx, truth);
+    repo.write("crates/common/src/lib.rs", "pub fn common() { 1; }\n");
+    col.judge("monorepo: edit in a path dependency", &fx, truth);
+    repo.commit_all("common");
+    col.judge("monorepo: commit it", &fx, truth);
+    // b gains a dependency: cargo rewrites the workspace's Cargo.lock.
+    let b = std::fs::read_to_string(repo.path().join("services/b/Cargo.toml")).expect("b");
+    let common = format!(
+        "common = {{ package = \"common-{}\", path = \"../../crates/common\" }}\n",
+        fx.name
+    );
+    repo.write("services/b/Cargo.toml", &(b + &common));
+    col.judge("monorepo: Cargo.lock changed", &fx, truth);
+    repo.commit_all("b uses common");
+    repo.write("services/a/src/extra.rs", "// new\n");
+    col.judge("monorepo: untracked file in the service", &fx, truth);
+}
+
+/// Outside the everyday: a repository git refuses for "dubious ownership" until its warning's
+/// advice is followed, and a repository created after the first build.
+fn walk_setup(tool: Tool, col: &mut Column) {
+    let tag = tag(tool);
+    let repo = TempRepo::new();
+    let mut fx = Fixture::write(tool, repo.path(), &format!("bench-{tag}-dubious-svc"));
+    repo.commit_all("first");
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(repo.path())
+        .status()
+        .expect("chown");
+    assert!(chown.success(), "chown needs root");
+    let home = tempfile_dir();
+    let gitconfig = home.join(".gitconfig");
+    std::fs::write(&gitconfig, "").expect(".gitconfig");
+    fx.home = Some(home.clone());
+    fx.build();
+    let safe = Command::new("git")
+        .args(["config", "--file"])
+        .arg(&gitconfig)
+        .args(["--add", "safe.directory"])
+        .arg(repo.path())
+        .status()
+        .expect("git config");
+    assert!(safe.success());
+    col.judge(
+        "dubious ownership, then safe.directory as advised",
+        &fx,
+        || truth(&repo),
+    );
+    let _ = std::fs::remove_dir_all(home);
+
+    let dir = tempfile_dir();
+    let fx = Fixture::write(tool, &dir, &format!("bench-{tag}-later-svc"));
+    fx.build();
+    let repo = TempRepo::at(&dir);
+    repo.git(&["init", "-q"]);
+    repo.commit_all("first");
+    col.judge("repository created after the first build", &fx, || {
+        truth(&repo)
+    });
+    // `touch build.rs`: the same content, a new modification time.
+    std::fs::write(dir.join("build.rs"), tool.build_rs()).expect("touch");
+    col.judge("… then build.rs touched", &fx, || truth(&repo));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn tempfile_dir() -> PathBuf {
-    let d = bench_dir().join(format!(
-        "wt-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = bench_dir().join(format!("tmp-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir");
     d
@@ -334,24 +521,28 @@ fn cold_cost(tool: Tool) -> (f64, usize) {
 
 fn main() {
     let tools = [Tool::Shipstamp, Tool::Vergen];
-    let columns: Vec<Column> = tools.iter().map(|&t| walk(t)).collect();
+    let columns: Vec<Column> = tools
+        .iter()
+        .map(|&t| {
+            let mut col = walk(t);
+            walk_monorepo(t, &mut col);
+            walk_setup(t, &mut col);
+            col
+        })
+        .collect();
 
     println!("Freshness: is the stamp right after the next `cargo build`? (git is the oracle)\n");
     println!("| scenario | {} | {} |", tools[0].name(), tools[1].name());
     println!("|---|---|---|");
-    let names = STEPS
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(["linked worktree: first build", "linked worktree: commit"]);
-    for (i, name) in names.enumerate() {
-        let mark = |c: &Column| if c.right[i] { "right" } else { "**wrong**" };
+    for (i, (name, _)) in columns[0].rows.iter().enumerate() {
+        let mark = |c: &Column| if c.rows[i].1 { "right" } else { "**wrong**" };
         println!("| {name} | {} | {} |", mark(&columns[0]), mark(&columns[1]));
     }
     let total = |c: &Column| {
         format!(
             "{}/{}",
-            c.right.iter().filter(|r| **r).count(),
-            c.right.len()
+            c.rows.iter().filter(|(_, right)| *right).count(),
+            c.rows.len()
         )
     };
     println!(
@@ -362,9 +553,9 @@ fn main() {
     println!(
         "| no-op builds that reran the build script | {} of {} | {} of {} |",
         columns[0].noop_reruns,
-        columns[0].right.len(),
+        columns[0].rows.len(),
         columns[1].noop_reruns,
-        columns[1].right.len()
+        columns[1].rows.len()
     );
 
     println!(

@@ -277,7 +277,10 @@ impl Checker {
             .as_ref()
             .is_some_and(|r| r.reference == reference.id && r.paths == paths && r.since <= since);
         if !known {
-            let mut commits = self.repo.commits_since(&reference.id, since, &paths)?;
+            let Ok(mut commits) = self.repo.commits_since(&reference.id, since, &paths) else {
+                // Unsaid, as above.
+                return Ok(Vec::new());
+            };
             commits.sort_by_key(|(_, time)| *time);
             self.recent = Some(Recent {
                 reference: reference.id.clone(),
@@ -468,9 +471,13 @@ impl Checker {
             let found = map_on_threads(&todo, GIT_AT_ONCE.min(todo.len()), |(s, p)| {
                 repo.oldest_missing(s, reference, p)
             });
+            // An age is a detail of the verdict: git failing here leaves it unsaid, not the
+            // verdict (and it is asked again next round).
             for ((served, paths), oldest) in todo.into_iter().zip(found) {
-                self.known_missing()
-                    .insert(scoped_key(&served, reference, paths), oldest?);
+                if let Ok(oldest) = oldest {
+                    self.known_missing()
+                        .insert(scoped_key(&served, reference, paths), oldest);
+                }
             }
         }
         let ids: Vec<String> = lacking

@@ -3,12 +3,13 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use shipstamp::Timestamp;
 use shipstamp_check::{Commit, Expected, TargetReport};
 
 use crate::args::{CheckFlags, Question};
 use crate::error::CliError;
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
-use crate::present::{detail, display_name, label, paint, paths_listed, short};
+use crate::present::{DriftAge, detail, display_name, label, paint, paths_listed, short};
 use crate::rounds::{Cell, Round, Rounds};
 use crate::summary::{Counts, RoundSummary};
 use crate::values::parse_positive_duration;
@@ -121,7 +122,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
                 .zip(&summary.cells)
                 .map(|(c, s)| CellDoc::new(c, s))
                 .collect(),
-            targets: Targets(cells),
+            targets: Targets(cells, Timestamp::now()),
             wait: waited.as_ref().map(|w| WaitDoc {
                 polls: w.rounds,
                 seconds: w.seconds,
@@ -158,15 +159,16 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
 }
 
 /// Every cell's targets as [`TargetDoc`]s, each made as it is written.
-struct Targets<'a>(&'a [Cell]);
+struct Targets<'a>(&'a [Cell], Timestamp);
 
 impl serde::Serialize for Targets<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(
-            self.0
+        let now = self.1;
+        serializer.collect_seq(self.0.iter().flat_map(|c| {
+            c.reports
                 .iter()
-                .flat_map(|c| c.reports.iter().map(move |r| TargetDoc::new(r, c))),
-        )
+                .map(move |r| TargetDoc::new(r, c, DriftAge::of(r, None, now)))
+        }))
     }
 }
 
@@ -192,6 +194,7 @@ fn write_text(
     consecutive: u32,
 ) -> io::Result<()> {
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let now = Timestamp::now();
     let cells = &round.cells;
     let names: Vec<Vec<String>> = cells
         .iter()
@@ -214,7 +217,7 @@ fn write_text(
             )?;
         }
         for (r, who) in cell.reports.iter().zip(names) {
-            write_row(out, r, who, width, &cell.ref_name, color)?;
+            write_row(out, r, who, width, &cell.ref_name, color, now)?;
         }
         let counts = counts(&cell_summary.counts);
         if fleet_mode {
@@ -335,6 +338,7 @@ fn write_row(
     width: usize,
     ref_name: &str,
     color: bool,
+    now: Timestamp,
 ) -> io::Result<()> {
     let label = label(r);
     if color {
@@ -345,7 +349,7 @@ fn write_row(
     spaces(out, 17usize.saturating_sub(label.chars().count()).max(1))?;
     out.write_all(who.as_bytes())?;
     spaces(out, width.saturating_sub(who.chars().count()) + 2)?;
-    writeln!(out, "{}", detail(r, ref_name))
+    writeln!(out, "{}", detail(r, ref_name, DriftAge::of(r, None, now)))
 }
 
 fn spaces(out: &mut impl Write, n: usize) -> io::Result<()> {

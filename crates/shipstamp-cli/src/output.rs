@@ -8,7 +8,7 @@ use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
 use shipstamp_check::{Commit, ProcessFacts, ProcessInspection, Status, TargetReport};
 
-use crate::present::{display_url, rank, reason_of, short};
+use crate::present::{DriftAge, display_url, rank, reason_of, short};
 use crate::rounds::{Broken, Cell};
 use crate::summary::{CellSummary, Counts};
 
@@ -228,6 +228,15 @@ pub(crate) struct TargetDoc {
     /// The paths whose commits count (`behind` and `ahead` count only those), when the target
     /// was held against the ref within some; `null` otherwise.
     pub(crate) scope: Option<ScopeDoc>,
+    /// For `behind`, `diverged`, `lacks` and `stale`: since when it has been missing something
+    /// (the oldest missing commit's time, or when a watcher saw the drift begin, if later),
+    /// for how many seconds at `generated_at` (or when `check` wrote it), and that commit.
+    pub(crate) drift_since: Option<Timestamp>,
+    pub(crate) drift_seconds: Option<u64>,
+    pub(crate) drift_commit: Option<String>,
+    /// Whether `drift_since` is when a watcher saw the drift begin rather than the commit's
+    /// time: a ref that moved (a fetch) made an older commit new drift.
+    pub(crate) drift_seen: bool,
 }
 
 /// What a target was held against the ref within.
@@ -293,7 +302,7 @@ impl ProcessDocFacts {
 }
 
 impl TargetDoc {
-    pub(crate) fn new(r: &TargetReport, cell: &Cell) -> TargetDoc {
+    pub(crate) fn new(r: &TargetReport, cell: &Cell, drift: Option<DriftAge<'_>>) -> TargetDoc {
         TargetDoc {
             url: display_url(&r.url),
             name: r.name.clone(),
@@ -331,6 +340,10 @@ impl TargetDoc {
                 behind_total: s.behind_total,
                 ahead_total: s.ahead_total,
             }),
+            drift_since: drift.map(|d| d.since()),
+            drift_seconds: drift.map(|d| d.seconds()),
+            drift_commit: drift.map(|d| d.drift.commit.clone()),
+            drift_seen: drift.is_some_and(|d| d.observed.is_some()),
         }
     }
 }
@@ -471,6 +484,10 @@ pub(crate) mod golden {
                 behind_total: Some(5),
                 ahead_total: None,
             }),
+            drift_since: Some(time("2026-11-23T14:43:25Z")),
+            drift_seconds: Some(187_200),
+            drift_commit: Some("6b1f0c2a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+            drift_seen: false,
         }
     }
 
@@ -505,6 +522,10 @@ pub(crate) mod golden {
             }],
             lacks: vec!["9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()],
             scope: None,
+            drift_since: Some(time("2026-11-23T14:43:27Z")),
+            drift_seconds: Some(300),
+            drift_commit: Some("9c1d2e3aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()),
+            drift_seen: false,
         }
     }
 
@@ -546,6 +567,10 @@ pub(crate) mod golden {
             includes: Vec::new(),
             lacks: Vec::new(),
             scope: None,
+            drift_since: Some(time("2026-11-22T11:30:00Z")),
+            drift_seconds: Some(97_200),
+            drift_commit: Some("4c4c4c4a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+            drift_seen: false,
         }
     }
 

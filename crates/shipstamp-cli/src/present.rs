@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use shipstamp_check::{ParseErrorKind, Reason, ReasonKind, Scope, Status, TargetReport};
+use shipstamp::Timestamp;
+use shipstamp_check::{Drift, ParseErrorKind, Reason, ReasonKind, Scope, Status, TargetReport};
 
 /// A reason as the command says it: the library's sentence, and the flag that changes the
 /// answer where there is one.
@@ -195,6 +196,80 @@ impl fmt::Display for Position<'_> {
     }
 }
 
+/// How long, to the minute and the two largest units: `2 d 4 h`, `3 h 5 min`, `12 min`, `40 s`.
+pub(crate) fn age(seconds: u64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// Since when a target has drifted, as seen at `now`: from its oldest missing commit, or from
+/// when a watcher saw the drift begin (`observed`), when that is later: a ref moved by a fetch
+/// makes an old commit new drift.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DriftAge<'a> {
+    pub(crate) drift: &'a Drift,
+    pub(crate) observed: Option<Timestamp>,
+    pub(crate) now: Timestamp,
+}
+
+impl<'a> DriftAge<'a> {
+    /// The drift of `r`, if it has one.
+    pub(crate) fn of(
+        r: &'a TargetReport,
+        observed: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Option<Self> {
+        Some(DriftAge {
+            drift: r.drift.as_ref()?,
+            observed: observed.filter(|o| Some(*o) > r.drift.as_ref().map(|d| d.since)),
+            now,
+        })
+    }
+
+    /// When it began: seen by the watcher, or else when the oldest missing commit was made.
+    pub(crate) fn since(&self) -> Timestamp {
+        self.observed.unwrap_or(self.drift.since)
+    }
+
+    /// How long it has lasted.
+    pub(crate) fn seconds(&self) -> u64 {
+        u64::try_from(self.now.unix_seconds() - self.since().unix_seconds()).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for DriftAge<'_> {
+    /// `for 2 d 4 h, since 64b8e19 "Fix double emit"`, or, seen beginning later than that
+    /// commit: `for 5 min, since 2026-12-03T10:05:00Z (seen beginning; the oldest commit it
+    /// lacks, 64b8e19 "Fix double emit", was made 2 d 4 h before)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.drift;
+        let commit = |f: &mut fmt::Formatter<'_>| {
+            f.write_str(short(&d.commit))?;
+            match &d.subject {
+                Some(subject) => write!(f, " {subject:?}"),
+                None => Ok(()),
+            }
+        };
+        write!(f, "for {}, since ", age(self.seconds()))?;
+        match self.observed {
+            None => commit(f),
+            Some(seen) => {
+                write!(f, "{seen} (seen beginning; the oldest commit it lacks, ")?;
+                commit(f)?;
+                let before = u64::try_from(seen.unix_seconds() - d.since.unix_seconds());
+                write!(f, ", was made {} before)", age(before.unwrap_or(0)))
+            }
+        }
+    }
+}
+
 /// The signs that a target needs a restart, as sentences.
 pub(crate) fn restart_notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
     let mut notes = Vec::new();
@@ -266,25 +341,39 @@ fn each_restart_note(
     Ok(())
 }
 
-/// Every sentence that explains a target's status: the reason, where it stands, the restart
-/// signs.
-pub(crate) fn notes(r: &TargetReport, ref_name: &str) -> Vec<String> {
+/// Every sentence that explains a target's status: the reason, where it stands and for how
+/// long, the restart signs.
+pub(crate) fn notes(r: &TargetReport, ref_name: &str, drift: Option<DriftAge<'_>>) -> Vec<String> {
     let mut notes: Vec<String> = reason_of(r, ref_name).into_iter().collect();
     notes.extend(position(r, ref_name).map(|p| p.to_string()));
+    notes.extend(drift.map(|d| format!("{} {d}", drifting(r))));
     notes.extend(restart_notes(r, ref_name));
     notes
 }
 
+/// The word for a drift that lasts: `behind 3` (`behind 3 for 2 d 4 h, since …`), `drifting`.
+fn drifting(r: &TargetReport) -> String {
+    match r.status {
+        Status::Behind | Status::Diverged => label(r),
+        _ => "drifting".to_owned(),
+    }
+}
+
 /// The detail column of `check`'s text output: the short commit, then what explains the
 /// status, each part after the first behind `; `.
-pub(crate) fn detail<'a>(r: &'a TargetReport, ref_name: &'a str) -> Detail<'a> {
-    Detail { r, ref_name }
+pub(crate) fn detail<'a>(
+    r: &'a TargetReport,
+    ref_name: &'a str,
+    drift: Option<DriftAge<'a>>,
+) -> Detail<'a> {
+    Detail { r, ref_name, drift }
 }
 
 /// See [`detail`].
 pub(crate) struct Detail<'a> {
     r: &'a TargetReport,
     ref_name: &'a str,
+    drift: Option<DriftAge<'a>>,
 }
 
 impl fmt::Display for Detail<'_> {
@@ -314,6 +403,12 @@ impl fmt::Display for Detail<'_> {
                 Some(reason) => f.write_str(&reason_text(reason))?,
                 None => empty = true,
             },
+        }
+        if let Some(drift) = &self.drift {
+            if !std::mem::take(&mut empty) {
+                f.write_str("; ")?;
+            }
+            write!(f, "{} {drift}", drifting(r))?;
         }
         each_restart_note(r, ref_name, |note| {
             if !std::mem::take(&mut empty) {
@@ -391,7 +486,7 @@ mod tests {
             "built from uncommitted changes on top of 8d1e0a4b5c6d",
         ));
         assert_eq!(
-            detail(&dirty, "main").to_string(),
+            detail(&dirty, "main", None).to_string(),
             "8d1e0a4  built from uncommitted changes on top of 8d1e0a4b5c6d (--allow-dirty to \
              judge it by its commit)"
         );
@@ -402,7 +497,7 @@ mod tests {
         unknown.started_before_ref = true;
         unknown.started_at = "2026-11-22T10:05:00Z".parse().ok();
         unknown.reason = Some(Reason::new(ReasonKind::NotInRepository, "not here"));
-        let said = detail(&unknown, "main").to_string();
+        let said = detail(&unknown, "main", None).to_string();
         assert_eq!(said, "8d1e0a4  not here");
         let mut behind = TargetReport::new("http://a", Status::Behind);
         behind.commit = Some(commit.into());
@@ -410,10 +505,54 @@ mod tests {
         behind.started_before_ref = true;
         behind.started_at = "2026-11-22T10:05:00Z".parse().ok();
         assert!(
-            detail(&behind, "main")
+            detail(&behind, "main", None)
                 .to_string()
                 .contains("(never restarted?)"),
             "behind keeps it"
+        );
+    }
+
+    #[test]
+    fn drift_says_for_how_long_and_since_what() {
+        assert_eq!(age(40), "40 s");
+        assert_eq!(age(12 * 60 + 5), "12 min");
+        assert_eq!(age(3 * 3600), "3 h");
+        assert_eq!(age(3 * 3600 + 5 * 60), "3 h 5 min");
+        assert_eq!(age(2 * 86_400 + 4 * 3600 + 59), "2 d 4 h");
+        assert_eq!(age(86_400 + 59 * 60), "1 d");
+        let made: Timestamp = "2026-12-01T06:00:00Z".parse().unwrap();
+        let now: Timestamp = "2026-12-03T10:30:00Z".parse().unwrap();
+        let mut behind = TargetReport::new("http://a", Status::Behind);
+        behind.commit = Some("8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f".into());
+        behind.behind = Some(3);
+        let mut drift = Drift::since_commit(&shipstamp_check::Commit::new(
+            "64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5",
+        ));
+        assert!(drift.is_none(), "no time, no age");
+        let mut fix = shipstamp_check::Commit::new("64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5");
+        fix.time = Some(made);
+        fix.subject = Some("Fix double emit".into());
+        drift = Drift::since_commit(&fix);
+        behind.drift = drift;
+        let age_now = DriftAge::of(&behind, None, now);
+        assert_eq!(
+            detail(&behind, "main", age_now).to_string(),
+            "8d1e0a4  3 commits behind main; behind 3 for 2 d 4 h, since 64b8e19 \"Fix double emit\""
+        );
+        // Seen beginning later than the commit was made: since then, and both said.
+        let seen: Timestamp = "2026-12-03T10:25:00Z".parse().unwrap();
+        let later = DriftAge::of(&behind, Some(seen), now).unwrap();
+        assert_eq!(later.seconds(), 300);
+        assert_eq!(
+            later.to_string(),
+            "for 5 min, since 2026-12-03T10:25:00Z (seen beginning; the oldest commit it lacks, \
+             64b8e19 \"Fix double emit\", was made 2 d 4 h before)"
+        );
+        // Seen beginning earlier than the commit (it was in drift when first seen): the commit.
+        let earlier: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            DriftAge::of(&behind, Some(earlier), now).unwrap().since(),
+            made
         );
     }
 

@@ -8,6 +8,7 @@ mod conventions;
 mod dashboard;
 mod dns;
 mod documents;
+mod drift;
 mod embedded;
 mod endpoints;
 mod examples;

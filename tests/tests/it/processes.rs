@@ -160,6 +160,9 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
     assert_eq!(code(&out), 1, "stale is drift: {}", text(&out));
     let t = &json(&out)["targets"][0];
     assert_eq!(t["status"], "stale", "{t:#}");
+    // Missing since the first commit made after it started.
+    assert_eq!(t["drift_commit"], repo.head(), "{t:#}");
+    assert!(t["drift_seconds"].as_u64().is_some(), "{t:#}");
     let reason = t["reason"].as_str().unwrap();
     assert!(
         reason.contains("carries no stamp")
@@ -218,6 +221,10 @@ fn workers_judged_by_when_they_started(interpreter: &str, script: &str, source: 
         stale.matches("before").count(),
         1,
         "said once that it started before the commit: {stale}"
+    );
+    assert!(
+        stale.contains("; drifting for ") && stale.contains("\"Cap discounts at 50\""),
+        "{stale}"
     );
 
     // inspect --pid says what Linux tells, instead of only "no stamp".

@@ -463,7 +463,7 @@ impl Repo {
         paths: &[String],
     ) -> Result<Option<String>, RepoError> {
         let not_served = format!("^{served}");
-        let commits = self.times(&[&not_served, target], paths)?;
+        let commits = self.times(&[], &[&not_served, target], paths)?;
         Ok(commits
             .into_iter()
             .min_by_key(|(_, time)| *time)
@@ -480,19 +480,25 @@ impl Repo {
         paths: &[String],
     ) -> Result<Vec<(String, i64)>, RepoError> {
         let since = format!("--since=@{since}");
-        self.times(&[&since, target], paths)
+        self.times(&[&since], &[target], paths)
     }
 
-    /// `git log` of `revs` (within `paths`): each commit's id and committer time.
-    fn times(&self, revs: &[&str], paths: &[String]) -> Result<Vec<(String, i64)>, RepoError> {
+    /// `git log` of `revs` with `options` (within `paths`): each commit's id and committer time.
+    fn times(
+        &self,
+        options: &[&str],
+        revs: &[&str],
+        paths: &[String],
+    ) -> Result<Vec<(String, i64)>, RepoError> {
         let mut args = vec![
             "--literal-pathspecs",
             "-c",
             "log.showSignature=false",
             "log",
             "--format=%H %ct",
-            "--end-of-options",
         ];
+        args.extend(options);
+        args.push("--end-of-options");
         args.extend(revs);
         args.push("--");
         args.extend(paths.iter().map(String::as_str));

@@ -8,7 +8,7 @@ use shipstamp::Timestamp;
 use shipstamp_check::Status;
 
 use crate::output::{CellDoc, ErrorDoc, SummaryDoc, TargetDoc};
-use crate::present::{display_name, notes, rank, short, shown_label};
+use crate::present::{DriftAge, display_name, notes, rank, short, shown_label};
 use crate::rounds::Round;
 use crate::summary::RoundSummary;
 
@@ -117,8 +117,17 @@ type InstanceKey = (Option<String>, Option<String>, String, Option<String>);
 pub(crate) struct History {
     /// By (service, environment, URL, name): one URL is many instances through DNS.
     seen: HashMap<InstanceKey, Seen>,
+    /// Since when each target in drift has been seen in it, and whether a round saw it begin
+    /// (an earlier round saw the target answer without drift).
+    drifting: HashMap<InstanceKey, DriftSeen>,
     /// Rounds so far, this one included.
     round: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DriftSeen {
+    since: Timestamp,
+    seen_beginning: bool,
 }
 
 impl Fleet {
@@ -146,6 +155,23 @@ impl Fleet {
                 );
                 let answered =
                     !matches!(report.status, Status::Unreachable | Status::InvalidResponse);
+                // A target that does not answer keeps what was seen of its drift.
+                let observed = match (&report.drift, answered) {
+                    (Some(_), _) => {
+                        let answered_before = history.seen.contains_key(&key);
+                        let d = *history.drifting.entry(key.clone()).or_insert(DriftSeen {
+                            since: now,
+                            seen_beginning: answered_before,
+                        });
+                        d.seen_beginning.then_some(d.since)
+                    }
+                    (None, true) => {
+                        history.drifting.remove(&key);
+                        None
+                    }
+                    (None, false) => None,
+                };
+                let drift = DriftAge::of(report, observed, now);
                 let last_seen = if answered {
                     history.seen.insert(
                         key,
@@ -161,11 +187,11 @@ impl Fleet {
                 views.push((
                     rank(report.status),
                     TargetView {
-                        target: TargetDoc::new(report, cell),
+                        target: TargetDoc::new(report, cell, drift),
                         display: display_name(report),
                         label: shown_label(report, &cell.ref_name),
                         short: report.commit.as_deref().map(|c| short(c).to_owned()),
-                        notes: notes(report, &cell.ref_name),
+                        notes: notes(report, &cell.ref_name, drift),
                         checked_at: now,
                         last_seen,
                     },
@@ -241,7 +267,13 @@ impl Fleet {
         let targets: Vec<_> = self
             .targets
             .iter()
-            .map(|v| (&v.target, &v.display, &v.label, &v.notes, &v.last_seen))
+            .map(|v| {
+                // How long drift has lasted grows every round; since when it has does not.
+                let since = (&v.target.drift_since, &v.target.drift_commit);
+                let mut target = v.target.clone();
+                target.drift_seconds = None;
+                (target, since, &v.display, &v.label, &v.last_seen)
+            })
             .collect();
         let content = (
             &self.reference,

@@ -426,7 +426,7 @@ impl Checker {
                             .get(&scoped_key(&full, reference, paths))
                             .cloned()
                             .flatten()
-                            .map(|id| self.commit(&id)),
+                            .map(|id| Box::new(self.commit(&id))),
                         _ => None,
                     };
                     Standing::Found {

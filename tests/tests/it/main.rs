@@ -19,6 +19,7 @@ mod freshness;
 mod git_use;
 mod inspect;
 mod kubernetes;
+mod metrics;
 mod monorepo;
 mod processes;
 mod prometheus_source;

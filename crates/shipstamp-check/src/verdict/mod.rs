@@ -16,7 +16,7 @@ pub(crate) enum Standing {
     Found {
         commit: Commit,
         answer: Answer,
-        missing: Option<Commit>,
+        missing: Option<Box<Commit>>,
     },
     /// The repository does not have it (or not as one commit), and whether it is a shallow
     /// clone (which may have cut it off).
@@ -260,7 +260,7 @@ fn served_report(
         report.ahead = report.ahead.or(scope.ahead_total.map(|_| 0));
     }
     if matches!(report.status, Status::Behind | Status::Diverged) {
-        report.drift = missing.as_ref().and_then(Drift::since_commit);
+        report.drift = missing.as_deref().and_then(Drift::since_commit);
     }
     dirty(report, served, commit, allow_dirty)
 }
@@ -430,11 +430,7 @@ fn contains(
     }
     report.status = Status::Lacks;
     report.reason = Some(Reason::new(ReasonKind::Lacks, message));
-    report.drift = oldest(
-        named
-            .iter()
-            .filter(|c| report.lacks.iter().any(|id| *id == c.id)),
-    );
+    report.drift = oldest(named.iter().filter(|c| report.lacks.contains(&c.id)));
 }
 
 /// Drift since the oldest of `commits` whose time is known.

@@ -8,11 +8,13 @@
 //! only when something in it other than the time does.
 
 mod contains;
+mod metrics;
 mod view;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,7 @@ use crate::args::CheckFlags;
 use crate::error::{CliError, UNDECIDED};
 use crate::rounds::Rounds;
 use crate::values::parse_positive_duration;
+use metrics::{Metrics, MetricsTargets, RoundFacts};
 use view::{FetchView, Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
@@ -65,6 +68,10 @@ pub(crate) struct DashboardArgs {
     /// With --once: the file to write the self-contained page to.
     #[arg(long, value_name = "FILE", requires = "once")]
     html: Option<PathBuf>,
+    /// Which targets get series of their own on /metrics (counts per status are always
+    /// there): `unmatched` (every target that is not match or includes), `all`, or `none`.
+    #[arg(long, value_name = "WHICH", value_enum, default_value = "unmatched")]
+    metrics_targets: MetricsTargets,
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -139,9 +146,11 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
     let (listed, sources) = rounds.listed();
     let shared = Arc::new(Shared {
         latest: Mutex::new(Latest::Pending),
+        metrics: Mutex::new(None),
         listed,
         sources,
     });
+    let metrics_targets = args.metrics_targets;
     let fetches = start_fetches(&rounds.repos(), &fetch_every)?;
     let asker = contains::Asker::new(rounds.repo_paths(), plan.options.clone());
     {
@@ -164,11 +173,21 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
                         Some(interval.as_secs_f64()),
                         fetch_views,
                     );
+                    let failures: Vec<(Option<String>, u64)> = fetches
+                        .iter()
+                        .map(|f| (f.service.clone(), f.failures.load(Ordering::Relaxed)))
+                        .collect();
+                    let round_facts = RoundFacts {
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    let metrics = Metrics::render(&fleet, metrics_targets, round_facts, &failures);
                     let latest = match Document::new(&fleet) {
                         Ok(doc) => Latest::Ready(doc),
                         Err(e) => Latest::Failed(e.to_string()),
                     };
                     *shared.lock() = latest;
+                    *shared.metrics.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(Arc::new(metrics));
                     std::thread::sleep(interval.saturating_sub(started.elapsed()));
                 }
             })?;
@@ -177,6 +196,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
     let app = Router::new()
         .route("/", get(page))
         .route("/api/fleet.json", get(fleet_json))
+        .route("/metrics", get(metrics_text))
         .route(
             "/api/contains",
             get(move |query: RawQuery| contains_json(Arc::clone(&asker), query)),
@@ -199,6 +219,8 @@ struct Fetch {
     service: Option<String>,
     every: Duration,
     last: Arc<Mutex<LastFetch>>,
+    /// Fetches that failed since the dashboard started.
+    failures: Arc<AtomicU64>,
 }
 
 /// When the last fetch finished, and how.
@@ -229,13 +251,18 @@ fn start_fetches(
             continue;
         };
         let last = Arc::new(Mutex::new((None, None)));
+        let failures = Arc::new(AtomicU64::new(0));
         let (repo, every_thread, last_thread) = (repo.clone(), *every, Arc::clone(&last));
+        let failures_thread = Arc::clone(&failures);
         std::thread::Builder::new()
             .name("shipstamp-fetch".into())
             .spawn(move || {
                 loop {
                     let started = Instant::now();
                     let result = repo.fetch(every_thread).map_err(|e| e.to_string());
+                    if result.is_err() {
+                        failures_thread.fetch_add(1, Ordering::Relaxed);
+                    }
                     if let Ok(mut last) = last_thread.lock() {
                         *last = (Some(Timestamp::now()), Some(result));
                     }
@@ -246,6 +273,7 @@ fn start_fetches(
             service: service.clone(),
             every: *every,
             last,
+            failures,
         });
     }
     Ok(fetches)
@@ -295,6 +323,8 @@ enum Latest {
 
 struct Shared {
     latest: Mutex<Latest>,
+    /// The last round's `/metrics`; `None` until the first round is done.
+    metrics: Mutex<Option<Arc<Metrics>>>,
     /// Targets listed, and sources that may find more (for the first round's message).
     listed: usize,
     sources: usize,
@@ -346,6 +376,61 @@ async fn fleet_json(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Re
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// `GET /metrics`: OpenMetrics when the scraper accepts it (Prometheus asks for it first),
+/// else the Prometheus text format; 503 until the first round is done.
+async fn metrics_text(State(shared): State<Arc<Shared>>, request: HeaderMap) -> Response {
+    let metrics = shared
+        .metrics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some(metrics) = metrics else {
+        let mut response = no_store(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the first round of checks is still running\n",
+            )
+                .into_response(),
+            "text/plain; charset=utf-8",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    if accepts_openmetrics(&request) {
+        no_store(
+            metrics.openmetrics.clone().into_response(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        no_store(
+            metrics.text.clone().into_response(),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    }
+}
+
+/// Whether `Accept` lists `application/openmetrics-text` with a quality above 0.
+fn accepts_openmetrics(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            parts
+                .next()
+                .is_some_and(|t| t.eq_ignore_ascii_case("application/openmetrics-text"))
+                && !parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                })
+        })
 }
 
 /// `GET /api/contains?commit=…`: answered off the server's one thread (it asks git).

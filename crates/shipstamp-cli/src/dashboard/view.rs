@@ -32,9 +32,9 @@ pub(crate) struct Fleet {
     contains: Option<Vec<RefView>>,
     summary: SummaryDoc,
     /// One per (service, environment), in the fleet file's order.
-    cells: Vec<CellDoc>,
+    pub(super) cells: Vec<CellDoc>,
     /// Drift first, then targets that could not be decided, then matches.
-    targets: Vec<TargetView>,
+    pub(super) targets: Vec<TargetView>,
     /// Which hosts run what: one group per served build in each cell, drift first, then newest
     /// commit first.
     groups: Vec<Group>,
@@ -44,7 +44,7 @@ pub(crate) struct Fleet {
     errors: Vec<String>,
     /// The parts of the fleet that could not be checked this round, each where it belongs:
     /// a service (its repository) or one of its environments (its ref, a source).
-    broken: Vec<ErrorDoc>,
+    pub(super) broken: Vec<ErrorDoc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,12 +57,12 @@ struct RefView {
 }
 
 #[derive(Debug, Serialize)]
-struct TargetView {
+pub(super) struct TargetView {
     /// The fields of a `shipstamp-check/v1` target.
     #[serde(flatten)]
-    target: TargetDoc,
+    pub(super) target: TargetDoc,
     /// The name, or else the URL.
-    display: String,
+    pub(super) display: String,
     /// The status as shown: `match`, `behind 3`, `ahead 1`, `diverged`, …
     label: String,
     short: Option<String>,

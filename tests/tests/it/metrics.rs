@@ -1,0 +1,264 @@
+//! The dashboard's `GET /metrics`: drift as Prometheus series, rendered once per round, with
+//! real git history, real servers, the real CLI (and `promtool` where installed).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use shipstamp_tests::{
+    PrometheusServer, Reply, Service, StubServer, TempRepo, request, request_with,
+};
+
+fn doc(commit: &str) -> Reply {
+    Reply::Ok(
+        "application/json",
+        format!(
+            r#"{{"schema":"shipstamp/v1","package":{{"name":"orders","version":"1"}},"git":{{"commit":"{commit}","dirty":false}},"process":{{"exe_replaced":true}}}}"#
+        )
+        .into_bytes(),
+    )
+}
+
+/// A repository with an old and a new commit; one server serves each; a dashboard watches
+/// both (the behind one through a URL with credentials and a token) on `main`.
+struct Setup {
+    _repo: TempRepo,
+    _servers: [StubServer; 2],
+    _dir: tempfile::TempDir,
+    old: String,
+    dashboard: Service,
+}
+
+fn setup(extra: &[&str]) -> Setup {
+    let repo = TempRepo::new();
+    repo.write("a.txt", "1\n");
+    let old = repo.commit_all("Add orders");
+    repo.write("a.txt", "2\n");
+    let new = repo.commit_all("Fix double emit");
+    let (behind, matching) = (
+        StubServer::start(vec![("/version", doc(&old))]),
+        StubServer::start(vec![("/version", doc(&new))]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    let secret =
+        behind
+            .url("/version?token=s3cret")
+            .replacen("http://", "http://deploy:hunter2@", 1);
+    std::fs::write(
+        &targets,
+        format!("{secret}\n{}  web-2\n", matching.url("/version")),
+    )
+    .unwrap();
+    let mut cmd = Command::new(crate::util::cli());
+    cmd.current_dir(repo.path())
+        .args(["dashboard", "--ref", "main", "--targets"])
+        .arg(&targets)
+        .args(["--listen", "127.0.0.1:0", "--interval", "200ms"])
+        .args(extra);
+    let dashboard = Service::spawn(cmd);
+    Setup {
+        _repo: repo,
+        _servers: [behind, matching],
+        _dir: dir,
+        old,
+        dashboard,
+    }
+}
+
+fn metrics(s: &Setup, accept: Option<&str>) -> (String, String) {
+    for _ in 0..200 {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+        let r = request_with(s.dashboard.addr, "GET", "/metrics", &headers).unwrap();
+        if r.status == 200 {
+            let kind = r.header("content-type").unwrap_or_default().to_owned();
+            return (kind, r.text());
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no /metrics");
+}
+
+#[test]
+fn drift_and_counts_as_series() {
+    let s = setup(&[]);
+    let (kind, text) = metrics(&s, None);
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+    for line in [
+        r#"shipstamp_targets{service="",environment="",status="behind"} 1"#,
+        r#"shipstamp_targets{service="",environment="",status="match"} 1"#,
+        r#"shipstamp_targets{service="",environment="",status="stale"} 0"#,
+        "# TYPE shipstamp_target_info gauge",
+        "# TYPE shipstamp_fetch_failures_total counter",
+        "shipstamp_broken 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+    // One target is behind: its series, named without credentials or query; the match has
+    // none by default.
+    let info: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("shipstamp_target_info{"))
+        .collect();
+    assert_eq!(info.len(), 1, "{text}");
+    assert!(
+        info[0].contains(&format!(r#"status="behind",revision="{}"}} 1"#, s.old)),
+        "{}",
+        info[0]
+    );
+    assert!(info[0].contains("/version?…"), "{}", info[0]);
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cret") && !text.contains("deploy"),
+        "{text}"
+    );
+    for family in [
+        "shipstamp_target_commits_behind{",
+        "shipstamp_target_drift_seconds{",
+        "shipstamp_target_restart_pending{",
+    ] {
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with(family)).count(),
+            1,
+            "{family}: {text}"
+        );
+    }
+    // Its executable was replaced on disk: a restart is pending.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_target_restart_pending{") && l.ends_with("} 1")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_ref_info{") && l.contains(r#"ref="main""#))
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_ref_commit_timestamp_seconds{"))
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_last_round_timestamp_seconds "))
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_round_duration_seconds "))
+    );
+    // Its own build, from its own stamp.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("shipstamp_build_info{package=\"shipstamp-cli\"")),
+        "{text}"
+    );
+    assert!(!text.contains("# EOF"));
+
+    // OpenMetrics when asked, as Prometheus asks.
+    let (kind, om) = metrics(
+        &s,
+        Some(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        ),
+    );
+    assert!(
+        kind.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{kind}"
+    );
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# TYPE shipstamp_target info\n"), "{om}");
+    assert!(
+        om.contains("# TYPE shipstamp_fetch_failures counter\n"),
+        "{om}"
+    );
+    assert!(om.contains("# TYPE shipstamp_build info\n"), "{om}");
+    // Refused at q=0: the text format.
+    let (kind, _) = metrics(&s, Some("application/openmetrics-text;q=0"));
+    assert!(kind.starts_with("text/plain"), "{kind}");
+}
+
+#[test]
+fn which_targets_get_series() {
+    let s = setup(&["--metrics-targets", "all"]);
+    let (_, text) = metrics(&s, None);
+    let info = text
+        .lines()
+        .filter(|l| l.starts_with("shipstamp_target_info{"))
+        .count();
+    assert_eq!(info, 2, "every target: {text}");
+    assert!(text.contains(r#"target="web-2",status="match""#), "{text}");
+    drop(s);
+    let s = setup(&["--metrics-targets", "none"]);
+    let (_, text) = metrics(&s, None);
+    assert!(!text.contains("shipstamp_target_info{"), "{text}");
+    assert!(
+        text.contains(r#"status="behind"} 1"#),
+        "counts stay: {text}"
+    );
+
+    // A bad value is a usage error.
+    let out = Command::new(crate::util::cli())
+        .args([
+            "dashboard",
+            "--ref",
+            "main",
+            "--metrics-targets",
+            "some",
+            "http://127.0.0.1:9/",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs prometheus and promtool (apt-get install prometheus; .ci/run runs it)"]
+fn promtool_and_a_real_prometheus_read_it() {
+    let s = setup(&["--metrics-targets", "all"]);
+    // The text format, as promtool lints it.
+    let (_, body) = metrics(&s, None);
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    use std::io::Write as _;
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // OpenMetrics, as a real Prometheus scrapes it (it asks for OpenMetrics first).
+    let prometheus = PrometheusServer::start(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: shipstamp\n    static_configs:\n      - targets: ['{}']\n",
+        s.dashboard.addr
+    ));
+    prometheus.wait_until(|p| {
+        !p.query(r#"shipstamp_target_info{status="behind"}"#)
+            .is_empty()
+    });
+    let behind = prometheus.query(r#"shipstamp_target_commits_behind"#);
+    assert_eq!(behind.len(), 1, "{behind:?}");
+    assert_eq!(behind[0]["value"][1], "1");
+    assert_eq!(behind[0]["metric"]["revision"], s.old.as_str());
+    assert!(!prometheus.query("shipstamp_build_info").is_empty());
+    assert_eq!(
+        prometheus.query(r#"shipstamp_targets{status="match"}"#)[0]["value"][1],
+        "1"
+    );
+    let r = request(s.dashboard.addr, "GET", "/metrics").unwrap();
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}

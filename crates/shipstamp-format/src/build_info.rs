@@ -1,5 +1,6 @@
 //! The names of the Prometheus series a stamped service exports: written by the runtime
-//! (`Stamp::build_info_metric`), read by the Prometheus source of `shipstamp-check`.
+//! (`Stamp::build_info_metric`), read by the Prometheus source of `shipstamp-check`; and how a
+//! label value is written, for them and for the dashboard's `/metrics`.
 
 /// The suffix of the build series' name: `<package>_build_info`.
 pub const BUILD_INFO_SUFFIX: &str = "_build_info";
@@ -28,3 +29,23 @@ pub const LABEL_VERSION: &str = "version";
 pub const LABEL_REVISION: &str = "revision";
 /// `true`, `false`, or empty when not known.
 pub const LABEL_DIRTY: &str = "dirty";
+
+/// Appends `value` to `out` as a label value is written between double quotes in the
+/// Prometheus text format and in OpenMetrics: `\\`, `\"` and `\n` escaped.
+///
+/// ```
+/// let mut out = String::from("name=\"");
+/// shipstamp_format::push_label_value(&mut out, "a \"b\"\nc\\");
+/// out.push('"');
+/// assert_eq!(out, r#"name="a \"b\"\nc\\""#);
+/// ```
+pub fn push_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! - RFC 3339 times ([`format_rfc3339`], [`parse_rfc3339`]), also `const`;
 //! - URLs made safe to stamp ([`stampable_url`], no credentials, query or fragment) or to show
 //!   ([`shown_url`], a query as `?…` and a fragment as `#…`);
-//! - the names of the Prometheus `build_info` series ([`BUILD_INFO_LABELS`]);
+//! - the names of the Prometheus `build_info` series ([`BUILD_INFO_LABELS`]) and how a label
+//!   value is written ([`push_label_value`]);
 //! - when a Linux process started ([`process_started_at`]).
 //!
 //! ```
@@ -32,7 +33,7 @@ mod url;
 
 pub use build_info::{
     BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, LABEL_DIRTY, LABEL_PACKAGE, LABEL_REVISION,
-    LABEL_VERSION, START_TIME_SUFFIX,
+    LABEL_VERSION, START_TIME_SUFFIX, push_label_value,
 };
 pub use document::{Document, SCHEMA, is_repository_relative};
 pub use process::{process_started_at, start_ticks};

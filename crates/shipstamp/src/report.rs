@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
-use shipstamp_format::{BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, START_TIME_SUFFIX};
+use shipstamp_format::{BUILD_INFO_LABELS, BUILD_INFO_SUFFIX, START_TIME_SUFFIX, push_label_value};
 
 use crate::Stamp;
 use crate::error::{Error, Repr};
@@ -154,14 +154,7 @@ impl Stamp {
             }
             out.push_str(label);
             out.push_str("=\"");
-            for c in value.unwrap_or("").chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
+            push_label_value(&mut out, value.unwrap_or(""));
             out.push('"');
         }
         out.push_str("} 1\n");

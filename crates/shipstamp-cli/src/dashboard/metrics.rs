@@ -8,7 +8,10 @@
 
 use std::fmt::Write as _;
 
+use shipstamp_format::push_label_value;
+
 use super::view::Fleet;
+use crate::output::TargetDoc;
 
 /// Which targets get series of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,12 +40,6 @@ const STATUSES: [&str; 12] = [
     "includes",
 ];
 
-/// How the round went, beside its document.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RoundFacts {
-    pub(crate) seconds: f64,
-}
-
 /// One round's `/metrics`, in both formats.
 #[derive(Debug, Clone)]
 pub(crate) struct Metrics {
@@ -51,286 +48,268 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
+    /// The round of `fleet`, which took `round_seconds`.
     pub(crate) fn render(
         fleet: &Fleet,
         which: MetricsTargets,
-        round: RoundFacts,
+        round_seconds: f64,
         fetch_failures: &[(Option<String>, u64)],
     ) -> Metrics {
-        Metrics {
-            text: render(fleet, which, round, fetch_failures, false),
-            openmetrics: render(fleet, which, round, fetch_failures, true),
-        }
-    }
-}
+        let mut out = Writer::with_capacity(4096 + fleet.targets.len() * 200);
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
 
-/// A family's `# HELP` and `# TYPE`. In OpenMetrics an info or counter family is named
-/// without its sample suffix (`_info`, `_total`).
-fn family(out: &mut String, name: &str, kind: &str, help: &str, openmetrics: bool) {
-    let (family, kind) = match (openmetrics, kind) {
-        (true, "info") => (name.strip_suffix("_info").unwrap_or(name), "info"),
-        (true, "counter") => (name.strip_suffix("_total").unwrap_or(name), "counter"),
-        (false, "info") => (name, "gauge"),
-        _ => (name, kind),
-    };
-    let _ = writeln!(out, "# HELP {family} {help}");
-    let _ = writeln!(out, "# TYPE {family} {kind}");
-}
-
-/// `name{a="x",b="y"} value`, label values escaped as the text format wants.
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (label, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(label);
-            out.push_str("=\"");
-            for c in v.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
-}
-
-fn render(
-    fleet: &Fleet,
-    which: MetricsTargets,
-    round: RoundFacts,
-    fetch_failures: &[(Option<String>, u64)],
-    openmetrics: bool,
-) -> String {
-    let mut out = String::with_capacity(4096 + fleet.targets.len() * 200);
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-
-    family(
-        &mut out,
-        "shipstamp_targets",
-        "gauge",
-        "Targets per status in each service and environment, as of the last round.",
-        openmetrics,
-    );
-    for cell in &fleet.cells {
-        let (service, env) = (opt(&cell.service), opt(&cell.environment));
-        for status in STATUSES {
-            let n = cell
-                .summary
-                .statuses
-                .iter()
-                .find(|(s, _)| *s == status)
-                .map_or(0, |(_, n)| *n);
-            sample(
-                &mut out,
-                "shipstamp_targets",
-                &[
-                    ("service", &service),
-                    ("environment", &env),
-                    ("status", status),
-                ],
-                n,
-            );
-        }
-    }
-
-    let shown: Vec<_> = fleet
-        .targets
-        .iter()
-        .filter(|t| match which {
-            MetricsTargets::All => true,
-            MetricsTargets::None => false,
-            MetricsTargets::Unmatched => !matches!(t.target.status, "match" | "includes"),
-        })
-        .map(|t| {
-            let labels = [
-                opt(&t.target.service),
-                opt(&t.target.environment),
-                t.display.clone(),
-                t.target.status.to_owned(),
-                opt(&t.target.commit),
-            ];
-            (t, labels)
-        })
-        .collect();
-    let per_target: [(&str, &str, &str); 4] = [
-        (
-            "shipstamp_target_info",
-            "info",
-            "A target and what it runs: its status and served commit (revision).",
-        ),
-        (
-            "shipstamp_target_commits_behind",
-            "gauge",
-            "Commits the target's build lacks of the ref's history (within its paths).",
-        ),
-        (
-            "shipstamp_target_drift_seconds",
-            "gauge",
-            "How long the target has been missing something: since its oldest missing commit was made, or since a round saw the drift begin.",
-        ),
-        (
-            "shipstamp_target_restart_pending",
-            "gauge",
-            "1 when the target's executable was replaced on disk since it started.",
-        ),
-    ];
-    for (name, kind, help) in per_target {
-        family(&mut out, name, kind, help, openmetrics);
-        for (t, [service, env, target, status, revision]) in &shown {
-            let value = match name {
-                "shipstamp_target_info" => Some(1),
-                "shipstamp_target_commits_behind" => t.target.behind,
-                "shipstamp_target_drift_seconds" => t.target.drift_seconds,
-                _ => t.target.exe_replaced.map(u64::from),
-            };
-            if let Some(value) = value {
-                sample(
-                    &mut out,
-                    name,
+        out.family(
+            "shipstamp_targets",
+            Kind::Gauge,
+            "Targets per status in each service and environment, as of the last round.",
+        );
+        for cell in &fleet.cells {
+            let (service, env) = (opt(&cell.service), opt(&cell.environment));
+            for status in STATUSES {
+                let n = cell
+                    .summary
+                    .statuses
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                out.sample(
+                    "shipstamp_targets",
                     &[
-                        ("service", service),
-                        ("environment", env),
-                        ("target", target),
+                        ("service", &service),
+                        ("environment", &env),
                         ("status", status),
-                        ("revision", revision),
                     ],
-                    value,
+                    n,
                 );
             }
         }
-    }
 
-    family(
-        &mut out,
-        "shipstamp_ref_info",
-        "info",
-        "The commit each service and environment is held against (ref), or each commit asked about with --contains.",
-        openmetrics,
-    );
-    let refs: Vec<_> = fleet
-        .cells
-        .iter()
-        .flat_map(|c| {
-            c.reference
-                .iter()
-                .chain(c.contains.iter().flatten())
-                .map(move |r| (c, r))
-        })
-        .collect();
-    for (cell, r) in &refs {
-        sample(
-            &mut out,
+        let shown: Vec<_> = fleet
+            .targets
+            .iter()
+            .filter(|t| match which {
+                MetricsTargets::All => true,
+                MetricsTargets::None => false,
+                MetricsTargets::Unmatched => !matches!(t.target.status, "match" | "includes"),
+            })
+            .map(|t| {
+                let labels = [
+                    opt(&t.target.service),
+                    opt(&t.target.environment),
+                    t.display.clone(),
+                    t.target.status.to_owned(),
+                    opt(&t.target.commit),
+                ];
+                (&t.target, labels)
+            })
+            .collect();
+        type Value = fn(&TargetDoc) -> Option<u64>;
+        let per_target: [(&str, Kind, &str, Value); 4] = [
+            (
+                "shipstamp_target_info",
+                Kind::Info,
+                "A target and what it runs: its status and served commit (revision).",
+                |_| Some(1),
+            ),
+            (
+                "shipstamp_target_commits_behind",
+                Kind::Gauge,
+                "Commits the target's build lacks of the ref's history (within its paths).",
+                |t| t.behind,
+            ),
+            (
+                "shipstamp_target_drift_seconds",
+                Kind::Gauge,
+                "How long the target has been missing something: since its oldest missing commit was made, or since a round saw the drift begin.",
+                |t| t.drift_seconds,
+            ),
+            (
+                "shipstamp_target_restart_pending",
+                Kind::Gauge,
+                "1 when the target's executable was replaced on disk since it started.",
+                |t| t.exe_replaced.map(u64::from),
+            ),
+        ];
+        for (name, kind, help, value) in per_target {
+            out.family(name, kind, help);
+            for (target, [service, env, shown_as, status, revision]) in &shown {
+                if let Some(value) = value(target) {
+                    out.sample(
+                        name,
+                        &[
+                            ("service", service),
+                            ("environment", env),
+                            ("target", shown_as),
+                            ("status", status),
+                            ("revision", revision),
+                        ],
+                        value,
+                    );
+                }
+            }
+        }
+
+        let refs: Vec<_> = fleet
+            .cells
+            .iter()
+            .flat_map(|c| {
+                let (service, env) = (opt(&c.service), opt(&c.environment));
+                c.reference
+                    .iter()
+                    .chain(c.contains.iter().flatten())
+                    .map(move |r| (service.clone(), env.clone(), r))
+            })
+            .collect();
+        out.family(
             "shipstamp_ref_info",
-            &[
-                ("service", &opt(&cell.service)),
-                ("environment", &opt(&cell.environment)),
+            Kind::Info,
+            "The commit each service and environment is held against (ref), or each commit asked about with --contains.",
+        );
+        for (service, env, r) in &refs {
+            let labels = [
+                ("service", service.as_str()),
+                ("environment", env),
                 ("ref", &r.name),
                 ("revision", &r.commit),
-            ],
-            1,
+            ];
+            out.sample("shipstamp_ref_info", &labels, 1);
+        }
+        out.family(
+            "shipstamp_ref_commit_timestamp_seconds",
+            Kind::Gauge,
+            "When the ref's commit was made (committer time), since the Unix epoch.",
         );
-    }
-    family(
-        &mut out,
-        "shipstamp_ref_commit_timestamp_seconds",
-        "gauge",
-        "When the ref's commit was made (committer time), since the Unix epoch.",
-        openmetrics,
-    );
-    for (cell, r) in &refs {
-        if let Some(time) = r.commit_time {
-            sample(
-                &mut out,
-                "shipstamp_ref_commit_timestamp_seconds",
-                &[
-                    ("service", &opt(&cell.service)),
-                    ("environment", &opt(&cell.environment)),
+        for (service, env, r) in &refs {
+            if let Some(time) = r.commit_time {
+                let labels = [
+                    ("service", service.as_str()),
+                    ("environment", env),
                     ("ref", &r.name),
-                ],
-                time.unix_seconds(),
+                ];
+                let name = "shipstamp_ref_commit_timestamp_seconds";
+                out.sample(name, &labels, time.unix_seconds());
+            }
+        }
+
+        let round_wide: [(&str, &str, &dyn std::fmt::Display); 3] = [
+            (
+                "shipstamp_round_duration_seconds",
+                "How long the last round of checks took.",
+                &round_seconds,
+            ),
+            (
+                "shipstamp_last_round_timestamp_seconds",
+                "When the last round of checks finished, since the Unix epoch.",
+                &fleet.generated_at().unix_seconds(),
+            ),
+            (
+                "shipstamp_broken",
+                "Parts of the fleet that could not be checked in the last round (a repository, a ref, a source).",
+                &fleet.broken.len(),
+            ),
+        ];
+        for (name, help, value) in round_wide {
+            out.family(name, Kind::Gauge, help);
+            out.sample(name, &[], value);
+        }
+        out.family(
+            "shipstamp_fetch_failures_total",
+            Kind::Counter,
+            "Background git fetches of a service's repository that failed, since the dashboard started.",
+        );
+        for (service, failures) in fetch_failures {
+            out.sample(
+                "shipstamp_fetch_failures_total",
+                &[("service", &opt(service))],
+                failures,
             );
         }
+
+        // The dashboard's own build, as every stamped service exposes it: the same lines in
+        // both formats, but for the info family's header.
+        let own = shipstamp::stamp!().build_info_metric_named("shipstamp");
+        for line in own.lines() {
+            out.text.push_str(line);
+            out.text.push('\n');
+            if line == "# TYPE shipstamp_build_info gauge" {
+                out.openmetrics.push_str("# TYPE shipstamp_build info\n");
+            } else if let Some(help) = line.strip_prefix("# HELP shipstamp_build_info ") {
+                out.openmetrics.push_str("# HELP shipstamp_build ");
+                out.openmetrics.push_str(help);
+                out.openmetrics.push('\n');
+            } else {
+                out.openmetrics.push_str(line);
+                out.openmetrics.push('\n');
+            }
+        }
+        out.openmetrics.push_str("# EOF\n");
+        Metrics {
+            text: out.text,
+            openmetrics: out.openmetrics,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Gauge,
+    Counter,
+    /// Always 1, its labels the information: a gauge in the text format.
+    Info,
+}
+
+/// Both formats at once: each sample is formatted once and copied into the other.
+struct Writer {
+    text: String,
+    openmetrics: String,
+}
+
+impl Writer {
+    fn with_capacity(n: usize) -> Writer {
+        Writer {
+            text: String::with_capacity(n),
+            openmetrics: String::with_capacity(n),
+        }
     }
 
-    family(
-        &mut out,
-        "shipstamp_round_duration_seconds",
-        "gauge",
-        "How long the last round of checks took.",
-        openmetrics,
-    );
-    sample(
-        &mut out,
-        "shipstamp_round_duration_seconds",
-        &[],
-        round.seconds,
-    );
-    family(
-        &mut out,
-        "shipstamp_last_round_timestamp_seconds",
-        "gauge",
-        "When the last round of checks finished, since the Unix epoch.",
-        openmetrics,
-    );
-    sample(
-        &mut out,
-        "shipstamp_last_round_timestamp_seconds",
-        &[],
-        fleet.generated_at().unix_seconds(),
-    );
-    family(
-        &mut out,
-        "shipstamp_broken",
-        "gauge",
-        "Parts of the fleet that could not be checked in the last round (a repository, a ref, a source).",
-        openmetrics,
-    );
-    sample(&mut out, "shipstamp_broken", &[], fleet.broken.len());
-    family(
-        &mut out,
-        "shipstamp_fetch_failures_total",
-        "counter",
-        "Background git fetches of a service's repository that failed, since the dashboard started.",
-        openmetrics,
-    );
-    for (service, failures) in fetch_failures {
-        sample(
-            &mut out,
-            "shipstamp_fetch_failures_total",
-            &[("service", &opt(service))],
-            failures,
+    /// A family's `# HELP` and `# TYPE`. In OpenMetrics an info or counter family is named
+    /// without its sample suffix (`_info`, `_total`).
+    fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        let (text_kind, family, om_kind) = match kind {
+            Kind::Gauge => ("gauge", name, "gauge"),
+            Kind::Counter => (
+                "counter",
+                name.strip_suffix("_total").unwrap_or(name),
+                "counter",
+            ),
+            Kind::Info => ("gauge", name.strip_suffix("_info").unwrap_or(name), "info"),
+        };
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {text_kind}");
+        let _ = writeln!(
+            self.openmetrics,
+            "# HELP {family} {help}\n# TYPE {family} {om_kind}"
         );
     }
 
-    // The dashboard's own build, as every stamped service exposes it.
-    let own = shipstamp::stamp!().build_info_metric_named("shipstamp");
-    if openmetrics {
-        for line in own.lines() {
-            let line = match line {
-                "# TYPE shipstamp_build_info gauge" => "# TYPE shipstamp_build info",
-                l if l.starts_with("# HELP shipstamp_build_info ") => {
-                    out.push_str("# HELP shipstamp_build ");
-                    out.push_str(&l["# HELP shipstamp_build_info ".len()..]);
-                    out.push('\n');
-                    continue;
+    /// `name{a="x",b="y"} value`, label values escaped.
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let out = &mut self.text;
+        let start = out.len();
+        out.push_str(name);
+        if !labels.is_empty() {
+            out.push('{');
+            for (i, (label, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                l => l,
-            };
-            out.push_str(line);
-            out.push('\n');
+                out.push_str(label);
+                out.push_str("=\"");
+                push_label_value(out, v);
+                out.push('"');
+            }
+            out.push('}');
         }
-        out.push_str("# EOF\n");
-    } else {
-        out.push_str(&own);
+        let _ = writeln!(out, " {value}");
+        self.openmetrics.push_str(&self.text[start..]);
     }
-    out
 }

@@ -32,7 +32,7 @@ use crate::args::CheckFlags;
 use crate::error::{CliError, UNDECIDED};
 use crate::rounds::Rounds;
 use crate::values::parse_positive_duration;
-use metrics::{Metrics, MetricsTargets, RoundFacts};
+use metrics::{Metrics, MetricsTargets};
 use view::{FetchView, Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
@@ -177,10 +177,8 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
                         .iter()
                         .map(|f| (f.service.clone(), f.failures.load(Ordering::Relaxed)))
                         .collect();
-                    let round_facts = RoundFacts {
-                        seconds: started.elapsed().as_secs_f64(),
-                    };
-                    let metrics = Metrics::render(&fleet, metrics_targets, round_facts, &failures);
+                    let seconds = started.elapsed().as_secs_f64();
+                    let metrics = Metrics::render(&fleet, metrics_targets, seconds, &failures);
                     let latest = match Document::new(&fleet) {
                         Ok(doc) => Latest::Ready(doc),
                         Err(e) => Latest::Failed(e.to_string()),

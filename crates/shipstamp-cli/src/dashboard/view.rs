@@ -45,6 +45,9 @@ pub(crate) struct Fleet {
     /// The parts of the fleet that could not be checked this round, each where it belongs:
     /// a service (its repository) or one of its environments (its ref, a source).
     pub(super) broken: Vec<ErrorDoc>,
+    /// See [`Fleet::content_hash`].
+    #[serde(skip)]
+    content_hash: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -221,7 +224,7 @@ impl Fleet {
             ),
             _ => (None, None),
         };
-        Fleet {
+        let mut fleet = Fleet {
             schema: SCHEMA,
             generated_at: now,
             round: history.round,
@@ -239,7 +242,19 @@ impl Fleet {
             fetches,
             errors: round.broken.iter().map(ToString::to_string).collect(),
             broken: round.broken.iter().map(ErrorDoc::new).collect(),
+            content_hash: 0,
+        };
+        // How long drift has lasted grows every round; since when it has does not.
+        let ages: Vec<Option<u64>> = fleet
+            .targets
+            .iter_mut()
+            .map(|v| v.target.drift_seconds.take())
+            .collect();
+        fleet.content_hash = fleet.hash_content();
+        for (v, age) in fleet.targets.iter_mut().zip(ages) {
+            v.target.drift_seconds = age;
         }
+        fleet
     }
 
     pub(crate) fn round(&self) -> u64 {
@@ -251,8 +266,13 @@ impl Fleet {
     }
 
     /// A hash of what the document says, leaving out when it was said (the round, its time,
-    /// when each target was checked): the same for two rounds in which nothing changed.
+    /// when each target was checked, how long drift has lasted): the same for two rounds in
+    /// which nothing changed.
     pub(crate) fn content_hash(&self) -> u64 {
+        self.content_hash
+    }
+
+    fn hash_content(&self) -> u64 {
         struct Hashing<'a>(&'a mut std::hash::DefaultHasher);
         impl std::io::Write for Hashing<'_> {
             fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -264,16 +284,11 @@ impl Fleet {
             }
         }
         let mut hasher = std::hash::DefaultHasher::new();
+        // Notes are left out too: they say how long drift has lasted, in words.
         let targets: Vec<_> = self
             .targets
             .iter()
-            .map(|v| {
-                // How long drift has lasted grows every round; since when it has does not.
-                let since = (&v.target.drift_since, &v.target.drift_commit);
-                let mut target = v.target.clone();
-                target.drift_seconds = None;
-                (target, since, &v.display, &v.label, &v.last_seen)
-            })
+            .map(|v| (&v.target, &v.display, &v.label, &v.last_seen))
             .collect();
         let content = (
             &self.reference,
@@ -477,6 +492,7 @@ mod tests {
                 message: "fleet.toml:12: service.billing.repo: ../billing is not a directory"
                     .into(),
             }],
+            content_hash: 0,
         };
         assert_golden("dashboard.json", &fleet);
     }

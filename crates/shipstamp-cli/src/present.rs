@@ -209,6 +209,11 @@ pub(crate) fn age(seconds: u64) -> String {
     }
 }
 
+/// Seconds from `earlier` to `later`; 0 when a clock skew puts them the other way round.
+fn seconds_between(earlier: Timestamp, later: Timestamp) -> u64 {
+    u64::try_from(later.unix_seconds() - earlier.unix_seconds()).unwrap_or(0)
+}
+
 /// Since when a target has drifted, as seen at `now`: from its oldest missing commit, or from
 /// when a watcher saw the drift begin (`observed`), when that is later: a ref moved by a fetch
 /// makes an old commit new drift.
@@ -240,7 +245,7 @@ impl<'a> DriftAge<'a> {
 
     /// How long it has lasted.
     pub(crate) fn seconds(&self) -> u64 {
-        u64::try_from(self.now.unix_seconds() - self.since().unix_seconds()).unwrap_or(0)
+        seconds_between(self.since(), self.now)
     }
 }
 
@@ -263,8 +268,8 @@ impl fmt::Display for DriftAge<'_> {
             Some(seen) => {
                 write!(f, "{seen} (seen beginning; the oldest commit it lacks, ")?;
                 commit(f)?;
-                let before = u64::try_from(seen.unix_seconds() - d.since.unix_seconds());
-                write!(f, ", was made {} before)", age(before.unwrap_or(0)))
+                let before = seconds_between(d.since, seen);
+                write!(f, ", was made {} before)", age(before))
             }
         }
     }

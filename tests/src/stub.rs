@@ -30,6 +30,20 @@ pub enum Reply {
     Sequence(Vec<Reply>),
 }
 
+impl Reply {
+    /// A clean `shipstamp/v1` document of `package`, version 1, at `commit`: what most tests'
+    /// servers serve.
+    pub fn shipstamp(package: &str, commit: &str) -> Reply {
+        Reply::Ok(
+            "application/json",
+            format!(
+                r#"{{"schema":"shipstamp/v1","package":{{"name":"{package}","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
+            )
+            .into_bytes(),
+        )
+    }
+}
+
 /// A tiny HTTP/1.1 server on 127.0.0.1 for tests of clients: fixed routes, misbehaviour on
 /// demand. Stops accepting when dropped.
 #[derive(Debug)]

@@ -9,13 +9,7 @@ use shipstamp_tests::{Reply, StubServer, TempRepo};
 use crate::util::{check_in, cli, code, json, stdout, text};
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("svc", commit)
 }
 
 /// main: c1 - fix - c3 - c4 - c5 - sq (p1 squashed) - m (topic merged);

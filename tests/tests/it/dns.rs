@@ -14,13 +14,7 @@ use shipstamp_tests::{Reply, StubServer, TempRepo};
 use crate::util::{cli, code, text};
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("svc", commit)
 }
 
 /// A port free on 127.0.0.1, 127.0.0.2 and 127.0.0.3 alike.

@@ -10,13 +10,7 @@ use shipstamp_tests::{Reply, StubServer, TempRepo};
 use crate::util::{check_in, code, json, stdout, text};
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"orders","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("orders", commit)
 }
 
 /// Commits `rel` with committer and author time `unix` (seconds).

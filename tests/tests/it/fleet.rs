@@ -11,13 +11,7 @@ use shipstamp_tests::{Reply, StubServer, TempRepo};
 use crate::util::{cli, code, json, stdout, text};
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("svc", commit)
 }
 
 /// orders: main o1 - o2 - o3, staging at o2. billing: main b1 - b2.

@@ -10,13 +10,7 @@ use shipstamp_tests::{GitShim, Reply, Service, StubServer, TempRepo, request};
 use crate::util::{cli, code, stdout, text};
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"svc","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("svc", commit)
 }
 
 /// A repository with `n` commits on main, and a server where `/t/{i}` serves commit `i % n`,

@@ -38,13 +38,7 @@ fn args(container: &Yaml) -> Vec<String> {
 }
 
 fn doc(commit: &str) -> Reply {
-    Reply::Ok(
-        "application/json",
-        format!(
-            r#"{{"schema":"shipstamp/v1","package":{{"name":"orders","version":"1"}},"git":{{"commit":"{commit}","dirty":false}}}}"#
-        )
-        .into_bytes(),
-    )
+    Reply::shipstamp("orders", commit)
 }
 
 #[test]

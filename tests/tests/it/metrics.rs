@@ -1,6 +1,7 @@
 //! The dashboard's `GET /metrics`: drift as Prometheus series, rendered once per round, with
 //! real git history, real servers, the real CLI (and `promtool` where installed).
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -241,9 +242,29 @@ fn promtool_and_a_real_prometheus_read_it() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // OpenMetrics, as a real Prometheus scrapes it (it asks for OpenMetrics first).
+    // The drift alert rules: valid, and their unit tests pass.
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integrations/prometheus");
+    for args in [
+        ["check", "rules", "drift-alerts.yml"],
+        ["test", "rules", "drift-alerts.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&rules)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // OpenMetrics, as a real Prometheus scrapes it (it asks for OpenMetrics first), with the
+    // rules loaded: the watcher is up, so ShipstampWatcherDown is not pending.
     let prometheus = PrometheusServer::start(&format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: shipstamp\n    static_configs:\n      - targets: ['{}']\n",
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{:?}]\nscrape_configs:\n  - job_name: shipstamp\n    static_configs:\n      - targets: ['{}']\n",
+        rules.join("drift-alerts.yml").canonicalize().unwrap(),
         s.dashboard.addr
     ));
     prometheus.wait_until(|p| {
@@ -255,6 +276,20 @@ fn promtool_and_a_real_prometheus_read_it() {
     assert_eq!(behind[0]["value"][1], "1");
     assert_eq!(behind[0]["metric"]["revision"], s.old.as_str());
     assert!(!prometheus.query("shipstamp_build_info").is_empty());
+    prometheus.wait_until(|p| !p.query("shipstamp_round_interval_seconds").is_empty());
+    let rule_groups = request(prometheus.addr, "GET", "/api/v1/rules")
+        .unwrap()
+        .text();
+    assert!(
+        rule_groups.contains("ShipstampTargetBehind"),
+        "{rule_groups}"
+    );
+    assert!(
+        prometheus
+            .query(r#"ALERTS{alertname="ShipstampWatcherDown"}"#)
+            .is_empty(),
+        "the watcher runs"
+    );
     assert_eq!(
         prometheus.query(r#"shipstamp_targets{status="match"}"#)[0]["value"][1],
         "1"

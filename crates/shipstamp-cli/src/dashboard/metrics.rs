@@ -212,6 +212,12 @@ impl Metrics {
             out.family(name, Kind::Gauge, help);
             out.sample(name, &[], value);
         }
+        if let Some(interval) = fleet.interval_seconds() {
+            let name = "shipstamp_round_interval_seconds";
+            let help = "Seconds between the starts of two rounds (--interval): a last round older than a few of these means the watcher is stuck.";
+            out.family(name, Kind::Gauge, help);
+            out.sample(name, &[], interval);
+        }
         out.family(
             "shipstamp_fetch_failures_total",
             Kind::Counter,

@@ -265,6 +265,11 @@ impl Fleet {
         self.generated_at
     }
 
+    /// Seconds between rounds; `None` for a one-off page.
+    pub(crate) fn interval_seconds(&self) -> Option<f64> {
+        self.interval_seconds
+    }
+
     /// A hash of what the document says, leaving out when it was said (the round, its time,
     /// when each target was checked, how long drift has lasted): the same for two rounds in
     /// which nothing changed.

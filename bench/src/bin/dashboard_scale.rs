@@ -5,6 +5,9 @@
 //! - **Round**: how long the first round takes (start to the first document).
 //! - **Bytes per round** for a page left open: the first load (JSON as sent, gzip), then the
 //!   polls of rounds in which nothing changed (`If-None-Match`: `304`), counted on the wire.
+//! - **`/metrics`**: how long rendering it takes per round (reported by the dashboard itself),
+//!   its size, and a scrape side by side with a `304` of the document (both from memory), with
+//!   every target given series and with only those not at their ref.
 //! - **Redraws** in headless Chromium, through DevTools, with the rounds paused (a 10-minute
 //!   interval) so nothing else competes for the two cores: choosing a cell of the matrix,
 //!   showing everything again, filtering, and turning a page of the host table; each timed in the
@@ -113,6 +116,69 @@ fn main() {
         "  then, per round in which nothing changed: {:?} (status, bytes on the wire)",
         unchanged
     );
+
+    // /metrics over the same fleet: every target with series of its own, then the default
+    // (only those not at their ref). Rendered once per round; a scrape copies bytes.
+    for which in ["all", "unmatched"] {
+        let mut cmd = Command::new(&cli);
+        cmd.args(["dashboard", "--fleet"])
+            .arg(&fleet.fleet_file)
+            .args(["--listen", "127.0.0.1:0", "--interval", "3s"])
+            .args(["--metrics-targets", which]);
+        let watcher = Service::spawn(cmd);
+        wait_for_document(watcher.addr);
+        // The render time of a round is reported by the next one.
+        let start = Instant::now();
+        let (text, render_ms) = loop {
+            let text = request(watcher.addr, "GET", "/metrics")
+                .expect("answers")
+                .text();
+            let render = text
+                .lines()
+                .find_map(|l| l.strip_prefix("shipstamp_metrics_render_seconds "))
+                .and_then(|v| v.parse::<f64>().ok());
+            if let Some(seconds) = render {
+                break (text, seconds * 1000.0);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no second round"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+        let per_target = text
+            .lines()
+            .filter(|l| l.starts_with("shipstamp_target_info{"))
+            .count();
+        // Served from memory: side by side with the document's `304`, which sends nothing.
+        let etag = request(watcher.addr, "GET", "/api/fleet.json")
+            .expect("answers")
+            .header("etag")
+            .expect("ETag")
+            .to_owned();
+        let (mut scrape, mut not_modified) = (Vec::new(), Vec::new());
+        for _ in 0..41 {
+            let t = Instant::now();
+            request(watcher.addr, "GET", "/metrics").expect("answers");
+            scrape.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            request_with(
+                watcher.addr,
+                "GET",
+                "/api/fleet.json",
+                &[("If-None-Match", &etag)],
+            )
+            .expect("answers");
+            not_modified.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let (scrape, not_modified) = (median(scrape), median(not_modified));
+        println!(
+            "  /metrics, --metrics-targets {which}: rendered in {render_ms:.1} ms per round (both formats);              {:.0} KiB, {samples} samples, {per_target} targets with series of their own;              a scrape {scrape:.2} ms against {not_modified:.2} ms for the document's 304 ({:.2}x), median of 41",
+            text.len() as f64 / 1024.0,
+            scrape / not_modified
+        );
+    }
 
     // Redraws, with the rounds paused.
     let mut cmd = Command::new(&cli);

@@ -48,11 +48,13 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// The round of `fleet`, which took `round_seconds`.
+    /// The round of `fleet`, which took `round_seconds`; rendering the previous round's took
+    /// `render_seconds`.
     pub(crate) fn render(
         fleet: &Fleet,
         which: MetricsTargets,
         round_seconds: f64,
+        render_seconds: Option<f64>,
         fetch_failures: &[(Option<String>, u64)],
     ) -> Metrics {
         let mut out = Writer::with_capacity(4096 + fleet.targets.len() * 200);
@@ -211,6 +213,12 @@ impl Metrics {
         for (name, help, value) in round_wide {
             out.family(name, Kind::Gauge, help);
             out.sample(name, &[], value);
+        }
+        if let Some(seconds) = render_seconds {
+            let name = "shipstamp_metrics_render_seconds";
+            let help = "How long rendering the previous round's /metrics took, both formats.";
+            out.family(name, Kind::Gauge, help);
+            out.sample(name, &[], seconds);
         }
         if let Some(interval) = fleet.interval_seconds() {
             let name = "shipstamp_round_interval_seconds";

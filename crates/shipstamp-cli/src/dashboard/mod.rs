@@ -159,6 +159,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
         std::thread::Builder::new()
             .name("shipstamp-rounds".into())
             .spawn(move || {
+                let mut last_render = None;
                 loop {
                     let started = Instant::now();
                     let round = rounds.run(true);
@@ -178,7 +179,10 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
                         .map(|f| (f.service.clone(), f.failures.load(Ordering::Relaxed)))
                         .collect();
                     let seconds = started.elapsed().as_secs_f64();
-                    let metrics = Metrics::render(&fleet, metrics_targets, seconds, &failures);
+                    let rendering = Instant::now();
+                    let metrics =
+                        Metrics::render(&fleet, metrics_targets, seconds, last_render, &failures);
+                    last_render = Some(rendering.elapsed().as_secs_f64());
                     let latest = match Document::new(&fleet) {
                         Ok(doc) => Latest::Ready(doc),
                         Err(e) => Latest::Failed(e.to_string()),

@@ -115,16 +115,29 @@ pub(crate) struct FetchView {
 /// An instance across rounds: service, environment, URL, name.
 type InstanceKey = (Option<String>, Option<String>, String, Option<String>);
 
-/// What the dashboard remembers between rounds: when each target last answered.
+/// How long an instance that no longer appears in the rounds is remembered (its last answer,
+/// when its drift began), in seconds: with DNS or Prometheus as sources every rollout brings new
+/// instance names, and a watcher runs for weeks.
+pub(crate) const FORGET_AFTER_SECONDS: i64 = 3600;
+
+/// What the dashboard remembers between rounds, per instance.
 #[derive(Debug, Default)]
 pub(crate) struct History {
     /// By (service, environment, URL, name): one URL is many instances through DNS.
-    seen: HashMap<InstanceKey, Seen>,
-    /// Since when each target in drift has been seen in it, and whether a round saw it begin
-    /// (an earlier round saw the target answer without drift).
-    drifting: HashMap<InstanceKey, DriftSeen>,
+    instances: HashMap<InstanceKey, Instance>,
     /// Rounds so far, this one included.
     round: u64,
+}
+
+#[derive(Debug)]
+struct Instance {
+    /// When it last answered, and with what commit.
+    answered: Option<Seen>,
+    /// Since when it has been in drift, and whether a round saw that begin (an earlier round
+    /// saw it answer without drift).
+    drift: Option<DriftSeen>,
+    /// The last round it was in.
+    listed_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +157,28 @@ impl Fleet {
         interval_seconds: Option<f64>,
         fetches: Vec<FetchView>,
     ) -> Fleet {
-        let now = Timestamp::now();
+        let at = Timestamp::now();
+        Fleet::at(
+            round,
+            summary,
+            single,
+            history,
+            interval_seconds,
+            fetches,
+            at,
+        )
+    }
+
+    /// [`Fleet::new`] for a round that finished at `now`.
+    fn at(
+        round: &Round,
+        summary: &RoundSummary,
+        single: bool,
+        history: &mut History,
+        interval_seconds: Option<f64>,
+        fetches: Vec<FetchView>,
+        now: Timestamp,
+    ) -> Fleet {
         history.round += 1;
         let cells = &round.cells;
         let mut views: Vec<(u8, TargetView)> = Vec::with_capacity(summary.total.targets);
@@ -158,34 +192,37 @@ impl Fleet {
                 );
                 let answered =
                     !matches!(report.status, Status::Unreachable | Status::InvalidResponse);
+                let instance = history.instances.entry(key).or_insert(Instance {
+                    answered: None,
+                    drift: None,
+                    listed_at: now,
+                });
+                instance.listed_at = now;
                 // A target that does not answer keeps what was seen of its drift.
                 let observed = match (&report.drift, answered) {
                     (Some(_), _) => {
-                        let answered_before = history.seen.contains_key(&key);
-                        let d = *history.drifting.entry(key.clone()).or_insert(DriftSeen {
+                        let answered_before = instance.answered.is_some();
+                        let d = *instance.drift.get_or_insert(DriftSeen {
                             since: now,
                             seen_beginning: answered_before,
                         });
                         d.seen_beginning.then_some(d.since)
                     }
                     (None, true) => {
-                        history.drifting.remove(&key);
+                        instance.drift = None;
                         None
                     }
                     (None, false) => None,
                 };
                 let drift = DriftAge::of(report, observed, now);
                 let last_seen = if answered {
-                    history.seen.insert(
-                        key,
-                        Seen {
-                            at: now,
-                            commit: report.commit.clone(),
-                        },
-                    );
+                    instance.answered = Some(Seen {
+                        at: now,
+                        commit: report.commit.clone(),
+                    });
                     None
                 } else {
-                    history.seen.get(&key).cloned()
+                    instance.answered.clone()
                 };
                 views.push((
                     rank(report.status),
@@ -200,6 +237,12 @@ impl Fleet {
                     },
                 ));
             }
+        }
+        if history.instances.len() > summary.total.targets {
+            let cutoff = now.unix_seconds() - FORGET_AFTER_SECONDS;
+            history
+                .instances
+                .retain(|_, i| i.listed_at.unix_seconds() >= cutoff);
         }
         // Stable: within a rank, the order of the cells and their targets.
         views.sort_by_key(|(rank, _)| *rank);
@@ -422,6 +465,86 @@ fn rank_of(status: &str) -> u8 {
 mod tests {
     use super::*;
     use crate::output::golden::{assert_golden, cell, target, time};
+
+    /// A round of one cell with targets named `names`, all unreachable but `answering`.
+    fn round_of(names: &[&str], answering: &[&str]) -> Round {
+        let reports = names
+            .iter()
+            .map(|n| {
+                let status = if answering.contains(n) {
+                    Status::Match
+                } else {
+                    Status::Unreachable
+                };
+                let mut r = shipstamp_check::TargetReport::new(format!("http://{n}/"), status);
+                r.commit = Some("50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into());
+                r
+            })
+            .collect();
+        Round {
+            cells: vec![crate::rounds::Cell {
+                service: None,
+                env: None,
+                ref_name: "main".into(),
+                expected: shipstamp_check::Expected::Ref(shipstamp_check::Commit::new(
+                    "50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4",
+                )),
+                reports: std::sync::Arc::new(reports),
+            }],
+            broken: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn instances_gone_for_an_hour_are_forgotten() {
+        let mut history = History::default();
+        let at = |history: &mut History, round: &Round, unix: i64| {
+            let summary = round.summary();
+            let now = Timestamp::from_unix_seconds(unix);
+            Fleet::at(round, &summary, true, history, None, Vec::new(), now)
+        };
+        let t0 = 1_800_000_000;
+        at(&mut history, &round_of(&["a", "b"], &["a", "b"]), t0);
+        // b is gone (a rollout replaced it), c is new, a stops answering: its last answer is
+        // still shown.
+        let fleet = at(&mut history, &round_of(&["a", "c"], &["c"]), t0 + 60);
+        let a = fleet
+            .targets
+            .iter()
+            .find(|t| t.display == "http://a/")
+            .unwrap();
+        assert_eq!(a.last_seen.as_ref().map(|s| s.at.unix_seconds()), Some(t0));
+        // Within the hour b is remembered; after it, forgotten. a, still listed, is kept.
+        at(
+            &mut history,
+            &round_of(&["a", "c"], &["c"]),
+            t0 + FORGET_AFTER_SECONDS,
+        );
+        assert_eq!(history.instances.len(), 3);
+        let fleet = at(
+            &mut history,
+            &round_of(&["a", "c"], &["c"]),
+            t0 + FORGET_AFTER_SECONDS + 61,
+        );
+        assert_eq!(history.instances.len(), 2);
+        let a = fleet
+            .targets
+            .iter()
+            .find(|t| t.display == "http://a/")
+            .unwrap();
+        assert_eq!(a.last_seen.as_ref().map(|s| s.at.unix_seconds()), Some(t0));
+        // A thousand rollouts of fresh names: memory stays with the instances of the last hour.
+        for i in 0..1000 {
+            let names = [format!("pod-{i}"), format!("pod-{i}-b")];
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            at(&mut history, &round_of(&names, &names), t0 + 7200 + i * 60);
+        }
+        assert!(
+            history.instances.len() <= 2 * 62,
+            "{}",
+            history.instances.len()
+        );
+    }
 
     #[test]
     fn dashboard_document() {

@@ -270,6 +270,23 @@ fn live_dashboard_in_chromium_follows_the_fleet() {
         "{cards:?}"
     );
     assert!(cards.contains(&("behind 2".into(), vec!["web-3".into()])));
+    // How long it has drifted, beside its pill: on its card and its row.
+    let ages = page.eval(
+        "JSON.stringify([...document.querySelectorAll('.group .age, #targets .age')].map(a => a.textContent))",
+    );
+    let ages: Vec<String> = serde_json::from_str(ages.as_str().unwrap_or("[]")).expect("ages");
+    assert!(
+        ages.len() >= 2
+            && ages.iter().all(|a| {
+                let mut words = a.split(' ');
+                words.next() == Some("·")
+                    && words.next().is_some_and(|n| n.parse::<u64>().is_ok())
+                    && words
+                        .next()
+                        .is_some_and(|u| ["s", "min", "h", "d"].contains(&u))
+            }),
+        "{ages:?}"
+    );
     assert_eq!(
         cards.first(),
         Some(&("diverged".into(), vec!["web-4".into()])),

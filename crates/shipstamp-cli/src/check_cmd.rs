@@ -1,13 +1,15 @@
 //! `shipstamp check`.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shipstamp::Timestamp;
 use shipstamp_check::{Commit, Expected, TargetReport};
 
 use crate::args::{CheckFlags, Question};
-use crate::error::CliError;
+use crate::dashboard::{Fleet, History, Metrics, MetricsTargets};
+use crate::error::{CliError, OK, UNDECIDED};
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
 use crate::present::{DriftAge, detail, display_name, label, paint, paths_listed, short};
 use crate::rounds::{Cell, Round, Rounds};
@@ -32,6 +34,11 @@ pub(crate) struct CheckArgs {
     /// With --wait, how many polls in a row must all match.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     consecutive: u32,
+    /// Also write this run's metrics to FILE, as the dashboard's /metrics has them (in the
+    /// Prometheus text format, which node_exporter's textfile collector reads), atomically: a
+    /// temporary file in the same directory, then renamed.
+    #[arg(long, value_name = "FILE")]
+    openmetrics: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError> {
@@ -97,6 +104,18 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
         unsettled,
         seconds: started.elapsed().as_secs_f64(),
     });
+    // Written before the verdict is printed, which stands either way; drift wins over a file
+    // that could not be written.
+    let mut code = code;
+    if let Some(path) = &args.openmetrics {
+        let seconds = started.elapsed().as_secs_f64();
+        if let Err(e) = write_metrics(path, &round, &summary, fleet_mode, seconds) {
+            eprintln!("shipstamp check: cannot write {}: {e}", path.display());
+            if code == OK {
+                code = UNDECIDED;
+            }
+        }
+    }
     let cells = &round.cells;
     // What could not be checked, on standard error (and in the JSON document's `errors`).
     for broken in &round.broken {
@@ -156,6 +175,38 @@ pub(crate) fn run(args: &CheckArgs, out: &mut impl Write) -> Result<u8, CliError
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(code),
     }
+}
+
+/// The round's metrics (as the dashboard's `/metrics`, text format) into `path`, through a
+/// temporary file in the same directory renamed over it: a collector never reads half of it.
+fn write_metrics(
+    path: &Path,
+    round: &Round,
+    summary: &RoundSummary,
+    fleet_mode: bool,
+    seconds: f64,
+) -> io::Result<()> {
+    let fleet = Fleet::new(
+        round,
+        summary,
+        !fleet_mode,
+        &mut History::default(),
+        None,
+        Vec::new(),
+    );
+    let metrics = Metrics::render(&fleet, MetricsTargets::Unmatched, seconds, None, &[]);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temporary = name.to_os_string();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    let written = std::fs::write(&temporary, metrics.text.as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Every cell's targets as [`TargetDoc`]s, each made as it is written.

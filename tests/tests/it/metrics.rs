@@ -297,3 +297,94 @@ fn promtool_and_a_real_prometheus_read_it() {
     let r = request(s.dashboard.addr, "GET", "/metrics").unwrap();
     assert_eq!(r.header("cache-control"), Some("no-store"));
 }
+
+#[test]
+fn check_writes_the_same_metrics_to_a_file_for_cron() {
+    let repo = TempRepo::new();
+    repo.write("a.txt", "1\n");
+    let old = repo.commit_all("Add orders");
+    repo.write("a.txt", "2\n");
+    let new = repo.commit_all("Fix double emit");
+    let (behind, matching) = (
+        StubServer::start(vec![("/version", doc(&old))]),
+        StubServer::start(vec![("/version", doc(&new))]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shipstamp.prom");
+    let file_arg = file.to_str().unwrap();
+
+    let out = crate::util::check_in(
+        &repo,
+        &[
+            &behind.url("/version"),
+            "--ref",
+            "main",
+            "--openmetrics",
+            file_arg,
+        ],
+    );
+    assert_eq!(crate::util::code(&out), 1, "{}", crate::util::text(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("shipstamp_target_info{")
+            && l.contains(&format!(r#"status="behind",revision="{old}""#))),
+        "{text}"
+    );
+    assert!(
+        text.contains("shipstamp_last_round_timestamp_seconds "),
+        "{text}"
+    );
+    assert!(!text.contains("# EOF"), "the text format: {text}");
+    // Replaced whole, nothing else left in the directory.
+    let out = crate::util::check_in(
+        &repo,
+        &[
+            &matching.url("/version"),
+            "--ref",
+            "main",
+            "--openmetrics",
+            file_arg,
+        ],
+    );
+    assert_eq!(crate::util::code(&out), 0, "{}", crate::util::text(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("shipstamp_target_info{"), "{text}");
+    assert!(text.contains(r#"status="match"} 1"#), "{text}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["shipstamp.prom"]);
+
+    // A file that cannot be written: said, and exit 2 unless drift was found (which wins).
+    let nowhere = dir.path().join("no/such/dir/shipstamp.prom");
+    let nowhere = nowhere.to_str().unwrap();
+    let out = crate::util::check_in(
+        &repo,
+        &[
+            &matching.url("/version"),
+            "--ref",
+            "main",
+            "--openmetrics",
+            nowhere,
+        ],
+    );
+    assert_eq!(crate::util::code(&out), 2, "{}", crate::util::text(&out));
+    assert!(
+        crate::util::stderr(&out).contains("cannot write")
+            && crate::util::stdout(&out).starts_with("match"),
+        "{}",
+        crate::util::text(&out)
+    );
+    let out = crate::util::check_in(
+        &repo,
+        &[
+            &behind.url("/version"),
+            "--ref",
+            "main",
+            "--openmetrics",
+            nowhere,
+        ],
+    );
+    assert_eq!(crate::util::code(&out), 1, "{}", crate::util::text(&out));
+}

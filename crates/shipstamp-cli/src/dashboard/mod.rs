@@ -32,8 +32,9 @@ use crate::args::CheckFlags;
 use crate::error::{CliError, UNDECIDED};
 use crate::rounds::Rounds;
 use crate::values::parse_positive_duration;
-use metrics::{Metrics, MetricsTargets};
-use view::{FetchView, Fleet, History};
+pub(crate) use metrics::{Metrics, MetricsTargets};
+use view::FetchView;
+pub(crate) use view::{Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
 const PAGE: &str = include_str!("page.html");

@@ -8,7 +8,7 @@ use shipstamp::Timestamp;
 use shipstamp_check::{Commit, Expected, TargetReport};
 
 use crate::args::{CheckFlags, Question};
-use crate::dashboard::{Fleet, History, Metrics, MetricsTargets};
+use crate::dashboard::{Background, Fleet, History, Metrics, MetricsTargets};
 use crate::error::{CliError, OK, UNDECIDED};
 use crate::output::{CHECK_SCHEMA, CellDoc, CheckDoc, ErrorDoc, RefDoc, TargetDoc, WaitDoc};
 use crate::present::{DriftAge, detail, display_name, label, paint, paths_listed, short};
@@ -192,7 +192,7 @@ fn write_metrics(
         !fleet_mode,
         &mut History::default(),
         None,
-        Vec::new(),
+        Background::default(),
     );
     let metrics = Metrics::render(&fleet, MetricsTargets::Unmatched, seconds, None, &[]);
     let name = path

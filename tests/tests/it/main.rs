@@ -21,6 +21,7 @@ mod inspect;
 mod kubernetes;
 mod metrics;
 mod monorepo;
+mod notify;
 mod processes;
 mod prometheus_source;
 mod schema;

@@ -239,6 +239,28 @@ impl Metrics {
             );
         }
 
+        if let Some(notify) = &fleet.notify {
+            let counters = [
+                (
+                    "shipstamp_notify_sent_total",
+                    "Notifications (--notify) the receiver took.",
+                    notify.sent,
+                ),
+                (
+                    "shipstamp_notify_failures_total",
+                    "Notification deliveries that failed (each retry counts).",
+                    notify.failures,
+                ),
+            ];
+            for (name, help, value) in counters {
+                out.family(name, Kind::Counter, help);
+                out.sample(name, &[], value);
+            }
+            let name = "shipstamp_notify_pending";
+            out.family(name, Kind::Gauge, "Notifications waiting to be delivered.");
+            out.sample(name, &[], notify.pending);
+        }
+
         // The dashboard's own build, as every stamped service exposes it: the same lines in
         // both formats, but for the info family's header.
         let own = shipstamp::stamp!().build_info_metric_named("shipstamp");

@@ -9,6 +9,7 @@
 
 mod contains;
 mod metrics;
+mod notify;
 mod view;
 
 use std::io::Write;
@@ -33,8 +34,9 @@ use crate::error::{CliError, UNDECIDED};
 use crate::rounds::Rounds;
 use crate::values::parse_positive_duration;
 pub(crate) use metrics::{Metrics, MetricsTargets};
+use notify::Notifier;
 use view::FetchView;
-pub(crate) use view::{Fleet, History};
+pub(crate) use view::{Background, Fleet, History};
 
 /// The page: HTML, CSS and JavaScript in one file, no external resources.
 const PAGE: &str = include_str!("page.html");
@@ -73,6 +75,14 @@ pub(crate) struct DashboardArgs {
     /// there): `unmatched` (every target that is not match or includes), `all`, or `none`.
     #[arg(long, value_name = "WHICH", value_enum, default_value = "unmatched")]
     metrics_targets: MetricsTargets,
+    /// POST a JSON message (with a `text` that Slack and Mattermost show) to URL in each round
+    /// in which targets entered or left drift; SHIPSTAMP_NOTIFY_URL when not given. The URL is
+    /// never printed.
+    #[arg(long, value_name = "URL")]
+    notify: Option<String>,
+    /// With --notify: a target counts as entered once its drift has lasted this long.
+    #[arg(long, value_name = "DURATION", value_parser = crate::values::parse_duration, default_value = "10m")]
+    notify_after: Duration,
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -115,6 +125,25 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
             every.as_millis()
         )));
     }
+    if args.once && args.notify.is_some() {
+        return Err(CliError::usage(
+            "--notify is for a dashboard that runs, not --once",
+        ));
+    }
+    let notify_url = args
+        .notify
+        .clone()
+        .or_else(|| std::env::var("SHIPSTAMP_NOTIFY_URL").ok())
+        .filter(|url| !url.is_empty() && !args.once);
+    if let Some(url) = &notify_url {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("http" | "https")) {
+            // Not the URL itself: it is often a secret.
+            return Err(CliError::usage(
+                "the notify URL (--notify or SHIPSTAMP_NOTIFY_URL) is not an http:// or https:// URL",
+            ));
+        }
+    }
     let single = args.flags.fleet.is_none();
     let mut rounds = Rounds::new(plan.fleet, &plan.options, &plan.question);
     // In a fleet, a part that cannot be checked yet (a missing clone, a ref not pushed yet) is
@@ -130,7 +159,14 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
             eprintln!("shipstamp dashboard: {broken}");
         }
         let summary = round.summary();
-        let fleet = Fleet::new(&round, &summary, single, &mut history, None, Vec::new());
+        let fleet = Fleet::new(
+            &round,
+            &summary,
+            single,
+            &mut history,
+            None,
+            Background::default(),
+        );
         std::fs::File::create(path)
             .map_err(CliError::from)
             .and_then(|file| write_static_page(&fleet, file))
@@ -153,6 +189,10 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
     });
     let metrics_targets = args.metrics_targets;
     let fetches = start_fetches(&rounds.repos(), &fetch_every)?;
+    let mut notifier = match notify_url {
+        Some(url) => Some(Notifier::start(url, args.notify_after)?),
+        None => None,
+    };
     let asker = contains::Asker::new(rounds.repo_paths(), plan.options.clone());
     {
         let shared = Arc::clone(&shared);
@@ -166,15 +206,21 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
                     let round = rounds.run(true);
                     asker.round(&round.cells);
                     let summary = round.summary();
-                    let fetch_views = fetches.iter().map(|f| f.view()).collect();
+                    let background = Background {
+                        fetches: fetches.iter().map(|f| f.view()).collect(),
+                        notify: notifier.as_ref().map(Notifier::view),
+                    };
                     let fleet = Fleet::new(
                         &round,
                         &summary,
                         single,
                         &mut history,
                         Some(interval.as_secs_f64()),
-                        fetch_views,
+                        background,
                     );
+                    if let Some(notifier) = &mut notifier {
+                        notifier.round(&fleet);
+                    }
                     let failures: Vec<(Option<String>, u64)> = fetches
                         .iter()
                         .map(|f| (f.service.clone(), f.failures.load(Ordering::Relaxed)))

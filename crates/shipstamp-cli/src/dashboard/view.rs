@@ -7,6 +7,7 @@ use serde::Serialize;
 use shipstamp::Timestamp;
 use shipstamp_check::Status;
 
+use super::notify::NotifyView;
 use crate::output::{CellDoc, ErrorDoc, SummaryDoc, TargetDoc};
 use crate::present::{DriftAge, display_name, notes, rank, short, shown_label};
 use crate::rounds::Round;
@@ -40,6 +41,8 @@ pub(crate) struct Fleet {
     groups: Vec<Group>,
     /// Each repository's background `git fetch` (`--fetch`), when it runs.
     fetches: Vec<FetchView>,
+    /// How `--notify` deliveries go; `null` without it.
+    pub(super) notify: Option<NotifyView>,
     /// Problems with the round itself (a ref that could not be resolved, git failing, …).
     errors: Vec<String>,
     /// The parts of the fleet that could not be checked this round, each where it belongs:
@@ -67,7 +70,7 @@ pub(super) struct TargetView {
     /// The name, or else the URL.
     pub(super) display: String,
     /// The status as shown: `match`, `behind 3`, `ahead 1`, `diverged`, …
-    label: String,
+    pub(super) label: String,
     short: Option<String>,
     /// Short notes that explain the status.
     notes: Vec<String>,
@@ -110,6 +113,13 @@ pub(crate) struct FetchView {
     pub(crate) error: Option<String>,
     /// Every how many seconds it runs.
     pub(crate) every_seconds: f64,
+}
+
+/// What runs beside the rounds: the repositories' fetches and the notifications.
+#[derive(Debug, Default)]
+pub(crate) struct Background {
+    pub(crate) fetches: Vec<FetchView>,
+    pub(crate) notify: Option<NotifyView>,
 }
 
 /// An instance across rounds: service, environment, URL, name.
@@ -155,7 +165,7 @@ impl Fleet {
         single: bool,
         history: &mut History,
         interval_seconds: Option<f64>,
-        fetches: Vec<FetchView>,
+        background: Background,
     ) -> Fleet {
         let at = Timestamp::now();
         Fleet::at(
@@ -164,7 +174,7 @@ impl Fleet {
             single,
             history,
             interval_seconds,
-            fetches,
+            background,
             at,
         )
     }
@@ -176,7 +186,7 @@ impl Fleet {
         single: bool,
         history: &mut History,
         interval_seconds: Option<f64>,
-        fetches: Vec<FetchView>,
+        background: Background,
         now: Timestamp,
     ) -> Fleet {
         history.round += 1;
@@ -282,7 +292,8 @@ impl Fleet {
                 .collect(),
             groups: groups(&views),
             targets: views,
-            fetches,
+            fetches: background.fetches,
+            notify: background.notify,
             errors: round.broken.iter().map(ToString::to_string).collect(),
             broken: round.broken.iter().map(ErrorDoc::new).collect(),
             content_hash: 0,
@@ -345,6 +356,7 @@ impl Fleet {
             &targets,
             &self.groups,
             &self.fetches,
+            &self.notify,
             &self.errors,
             &self.broken,
             self.interval_seconds,
@@ -501,7 +513,15 @@ mod tests {
         let at = |history: &mut History, round: &Round, unix: i64| {
             let summary = round.summary();
             let now = Timestamp::from_unix_seconds(unix);
-            Fleet::at(round, &summary, true, history, None, Vec::new(), now)
+            Fleet::at(
+                round,
+                &summary,
+                true,
+                history,
+                None,
+                Background::default(),
+                now,
+            )
         };
         let t0 = 1_800_000_000;
         at(&mut history, &round_of(&["a", "b"], &["a", "b"]), t0);
@@ -610,6 +630,14 @@ mod tests {
                 error: Some("git fetch timed out after 60s".into()),
                 every_seconds: 60.0,
             }],
+            notify: Some(NotifyView {
+                at: Some(time("2026-11-23T14:43:40Z")),
+                ok: Some(false),
+                error: Some("the receiver answered 503".into()),
+                sent: 4,
+                pending: 1,
+                failures: 2,
+            }),
             errors: vec![
                 "billing: fleet.toml:12: service.billing.repo: ../billing is not a directory"
                     .into(),

@@ -108,7 +108,14 @@ fn grafana_dashboard_is_well_formed_and_queries_build_info() {
         ids.push(panel["id"].as_u64().unwrap());
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();
-            assert!(expr.contains("_build_info"), "{expr}");
+            // Every service's build_info, or the watcher's own series (docs/metrics.md).
+            assert!(
+                expr.contains("_build_info")
+                    || ["shipstamp_targets", "shipstamp_target_drift_seconds"]
+                        .iter()
+                        .any(|m| expr.contains(&format!("{m})"))),
+                "{expr}"
+            );
             assert_eq!(
                 expr.matches('(').count(),
                 expr.matches(')').count(),

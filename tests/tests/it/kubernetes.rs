@@ -178,7 +178,10 @@ fn kubectl_renders_reads_and_runs_the_one_liner() {
     let docs = YamlLoader::load_from_str(&rendered).unwrap();
     let mut kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["ConfigMap", "CronJob", "Job"]);
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "CronJob", "Deployment", "Job", "Service"]
+    );
     assert!(
         docs.iter()
             .all(|d| d["metadata"]["namespace"].as_str() == Some("shipstamp"))
@@ -189,7 +192,12 @@ fn kubectl_renders_reads_and_runs_the_one_liner() {
             .is_some_and(|f| f.contains("[service.orders.env.production]"))
     }));
     // Kubernetes' own types read each manifest (no cluster needed with --local).
-    for file in ["job.yaml", "cronjob.yaml", "headless-service.yaml"] {
+    for file in [
+        "job.yaml",
+        "cronjob.yaml",
+        "headless-service.yaml",
+        "watcher.yaml",
+    ] {
         let out = kubectl(&[
             "label",
             "--local",
@@ -400,4 +408,87 @@ fn the_scrape_configuration_makes_the_prometheus_source_work() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["targets"][0]["status"], "match");
     assert_eq!(doc["targets"][0]["started_at"], "2026-11-22T10:05:00Z");
+}
+
+/// The watcher's Deployment runs the real command line: with its arguments (the fleet file and
+/// the listen address pointed at this machine), the dashboard starts, fetches and serves the
+/// page its probes ask for and the /metrics its annotations name.
+#[test]
+fn the_watcher_runs_as_its_manifest_says() {
+    let text = std::fs::read_to_string(dir().join("watcher.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Deployment"))
+        .unwrap();
+    let service = docs
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Service"))
+        .unwrap();
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(
+        deployment["spec"]["replicas"].as_i64(),
+        Some(1),
+        "one watcher, one message"
+    );
+    let container = &pod["spec"]["containers"][0];
+    let probe_paths = [
+        container["readinessProbe"]["httpGet"]["path"]
+            .as_str()
+            .unwrap(),
+        container["livenessProbe"]["httpGet"]["path"]
+            .as_str()
+            .unwrap(),
+    ];
+    for annotations in [
+        &pod["metadata"]["annotations"],
+        &service["metadata"]["annotations"],
+    ] {
+        assert_eq!(annotations["prometheus.io/path"].as_str(), Some("/metrics"));
+        assert_eq!(annotations["prometheus.io/port"].as_str(), Some("8080"));
+    }
+    assert_eq!(
+        service["spec"]["selector"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+
+    let repo = TempRepo::new();
+    let head = repo.commit_all("one");
+    let server = StubServer::start(vec![("/version", doc(&head))]);
+    let fleet = repo.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "[service.orders]\nrepo = \".\"\nref = \"main\"\n\n[service.orders.env.production]\ntargets = [\"{}\"]\n",
+            server.url("/version")
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = args(container)
+        .into_iter()
+        .map(|a| match a.as_str() {
+            "/etc/shipstamp/fleet.toml" => fleet.to_str().unwrap().to_owned(),
+            "0.0.0.0:8080" => "127.0.0.1:0".to_owned(),
+            _ => a,
+        })
+        .collect();
+    assert!(args.contains(&"--fetch".to_owned()), "{args:?}");
+    let mut cmd = Command::new(cli());
+    cmd.args(&args);
+    let watcher = shipstamp_tests::Service::spawn(cmd);
+    let start = std::time::Instant::now();
+    for path in probe_paths.into_iter().chain(["/metrics"]) {
+        loop {
+            let r = shipstamp_tests::request(watcher.addr, "GET", path).unwrap();
+            if r.status == 200 {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{path}: {}",
+                r.status
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }

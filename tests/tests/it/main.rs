@@ -25,5 +25,6 @@ mod notify;
 mod processes;
 mod prometheus_source;
 mod schema;
+mod services;
 mod util;
 mod vergen;

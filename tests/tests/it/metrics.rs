@@ -294,6 +294,37 @@ fn promtool_and_a_real_prometheus_read_it() {
         prometheus.query(r#"shipstamp_targets{status="match"}"#)[0]["value"][1],
         "1"
     );
+    // The Grafana dashboard's panels on the watcher's series answer.
+    let grafana: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(rules.join("grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let expr = |title: &str| -> String {
+        let panel = grafana["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("no panel {title:?}"));
+        panel["targets"][0]["expr"].as_str().unwrap().to_owned()
+    };
+    let longest = prometheus.query(&expr("Longest drift per service and environment"));
+    assert_eq!(longest.len(), 1, "{longest:?}");
+    let mut by_status: Vec<(String, String)> = prometheus
+        .query(&expr("Targets by status"))
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["status"].as_str().unwrap().to_owned(),
+                s["value"][1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    by_status.sort();
+    assert_eq!(
+        by_status,
+        [("behind".into(), "1".into()), ("match".into(), "1".into())]
+    );
     let r = request(s.dashboard.addr, "GET", "/metrics").unwrap();
     assert_eq!(r.header("cache-control"), Some("no-store"));
 }

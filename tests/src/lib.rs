@@ -23,6 +23,7 @@ mod prometheus;
 mod repo;
 mod service;
 mod stub;
+mod webhook;
 
 pub use axum_server::serve_axum;
 pub use big_fleet::BigFleet;
@@ -36,6 +37,7 @@ pub use prometheus::{PrometheusServer, percent_encode};
 pub use repo::{TempRepo, git};
 pub use service::{Service, spawn_fresh_binary, workspace_binary};
 pub use stub::{Reply, StubServer};
+pub use webhook::WebhookReceiver;
 
 // Every other README's Rust examples compile too.
 #[cfg(doctest)]

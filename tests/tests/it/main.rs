@@ -1,6 +1,7 @@
 //! shipstamp end to end: real git repositories, real cargo builds of fixture services and of
 //! the example services, real servers on loopback, the real binaries.
 
+mod alerting;
 mod check;
 mod containers;
 mod contains;

@@ -1,96 +1,16 @@
 //! `dashboard --notify URL`: one message per round in which targets entered or left drift,
 //! delivered to a real receiver on loopback that fails, goes away and comes back.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shipstamp_tests::{Reply, Service, StubServer, TempRepo, request};
+use shipstamp_tests::{Reply, Service, StubServer, TempRepo, WebhookReceiver, request};
 
 use crate::util::{cli, code, stderr};
-
-/// A webhook receiver: records each POSTed JSON body it takes; answers 503 while `failing`.
-struct Receiver {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Value>>>,
-    failing: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Receiver {
-    fn start_at(addr: SocketAddr, bodies: Arc<Mutex<Vec<Value>>>) -> Receiver {
-        let listener = TcpListener::bind(addr).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (failing, stop) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (f, st, b) = (Arc::clone(&failing), Arc::clone(&stop), Arc::clone(&bodies));
-        let thread = std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                let Ok((conn, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                conn.set_nonblocking(false).unwrap();
-                conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut reader = BufReader::new(conn);
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    continue;
-                }
-                let status = if f.load(Ordering::Relaxed) {
-                    "503 Service Unavailable"
-                } else {
-                    b.lock()
-                        .unwrap()
-                        .push(serde_json::from_slice(&body).expect("JSON"));
-                    "200 OK"
-                };
-                let _ = write!(
-                    reader.get_mut(),
-                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Receiver {
-            addr,
-            bodies,
-            failing,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -116,7 +36,7 @@ fn one_message_per_transition_through_a_receiver_that_fails_and_restarts() {
     std::fs::write(&targets, format!("{}  web-1\n", server.url("/version"))).unwrap();
 
     let bodies = Arc::new(Mutex::new(Vec::new()));
-    let receiver = Receiver::start_at("127.0.0.1:0".parse().unwrap(), Arc::clone(&bodies));
+    let receiver = WebhookReceiver::start_at("127.0.0.1:0".parse().unwrap(), Arc::clone(&bodies));
     // A token in the URL, as webhooks have: never printed, never served.
     let url = format!("http://{}/hooks/T000?token=s3cret", receiver.addr);
     let mut cmd = Command::new(cli());
@@ -179,7 +99,7 @@ fn one_message_per_transition_through_a_receiver_that_fails_and_restarts() {
     let addr = receiver.addr;
     drop(receiver);
     std::thread::sleep(Duration::from_secs(2));
-    let receiver = Receiver::start_at(addr, Arc::clone(&bodies));
+    let receiver = WebhookReceiver::start_at(addr, Arc::clone(&bodies));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(receiver.messages().len(), 1, "{:#?}", receiver.messages());
 

@@ -56,10 +56,7 @@ fn start_worker(dir: &Path) -> Group {
             .stdin(Stdio::null())
             .stdout(Stdio::null()),
     )
-    .map(|g| {
-        std::fs::write(dir.join("worker.pid"), format!("{}\n", g.id())).unwrap();
-        g
-    })
+    .inspect(|g| std::fs::write(dir.join("worker.pid"), format!("{}\n", g.id())).unwrap())
     .expect("python3 runs (apt-get install python3-minimal)")
 }
 

@@ -248,6 +248,28 @@ fn main() {
         })
         .collect();
     let (dashboard_median, dashboard_peak) = median_and_peak(&mut dashboard_runs);
+    // The metrics of one run (as the dashboard's /metrics): by default only the targets not at
+    // their ref get series, so their size follows the drift, not the fleet.
+    let prom_file = dir.path().join("shipstamp.prom");
+    let metrics_run = measure(
+        Command::new(&cli)
+            .args(["check", "--ref", "main", "--prometheus", &url])
+            .args(["--selector", selector, "--openmetrics"])
+            .arg(&prom_file)
+            .arg("--repo")
+            .arg(repo.path()),
+    );
+    assert_eq!(metrics_run.code, 1);
+    let metrics_text = std::fs::read_to_string(&prom_file).expect("the metrics file");
+    let per_target = metrics_text
+        .lines()
+        .filter(|l| l.starts_with("shipstamp_target_info{"))
+        .count();
+    let drifting = metrics_text
+        .lines()
+        .filter(|l| l.starts_with("shipstamp_targets{") && !l.contains(r#"status="match""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .sum::<usize>();
     let exe = std::env::var_os("SHIPSTAMP_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
     let version = Command::new(exe)
         .arg("--version")
@@ -281,5 +303,13 @@ fn main() {
     println!(
         "  dashboard --once over the same data: {dashboard_median:.2} s, peak memory {dashboard_peak:.0} MiB (page: {:.1} MiB)",
         std::fs::metadata(&html).map_or(0, |m| m.len()) as f64 / 1024.0 / 1024.0
+    );
+    println!(
+        "  check --openmetrics (the dashboard's metrics, default targets): {:.1} MiB, {per_target} \
+         targets with series of their own for {drifting} not at the ref, {:.0} bytes per such \
+         target; {:.2} s",
+        metrics_text.len() as f64 / 1024.0 / 1024.0,
+        metrics_text.len() as f64 / per_target.max(1) as f64,
+        metrics_run.seconds
     );
 }

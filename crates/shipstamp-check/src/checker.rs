@@ -2,6 +2,7 @@
 //! then judged with git's answers, which are kept across rounds.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use shipstamp_format::is_repository_relative;
 
@@ -9,7 +10,7 @@ use crate::probe::Http;
 use crate::repo::{
     Commit, Containment, KnownChanges, Lookup, Relation, Repo, RepoError, RepoState,
 };
-use crate::report::{Expected, Observation, Options, TargetReport};
+use crate::report::{Drift, Expected, Observation, Options, TargetReport};
 use crate::source::{Context, Source, SourceError};
 use crate::target::Target;
 use crate::threads::{Limiter, join, map_in_parallel, map_on_threads};
@@ -426,7 +427,8 @@ impl Checker {
                             .get(&scoped_key(&full, reference, paths))
                             .cloned()
                             .flatten()
-                            .map(|id| Box::new(self.commit(&id))),
+                            .and_then(|id| Drift::since_commit(&self.commit(&id)))
+                            .map(Arc::new),
                         _ => None,
                     };
                     Standing::Found {
@@ -621,11 +623,31 @@ impl Checker {
         let found = map_on_threads(&missing, GIT_AT_ONCE.min(missing.len()), |id| {
             relation_by_git(repo, boundary, id, reference)
         });
-        for (id, relation) in missing.into_iter().zip(found) {
-            self.known_relations()
-                .insert((id.clone(), reference.to_owned()), relation?);
+        for (id, found) in missing.into_iter().zip(found) {
+            self.learned_relation(id, reference, found?);
         }
         Ok(())
+    }
+
+    /// Keeps what git said of `served` against `reference`: the relation, and, when the same
+    /// walk found it, the oldest commit `served` lacks.
+    fn learned_relation(
+        &mut self,
+        served: &str,
+        reference: &str,
+        (relation, oldest): (Relation, Option<Option<Commit>>),
+    ) -> Relation {
+        if let Some(oldest) = oldest {
+            let id = oldest.as_ref().map(|c| c.id.clone());
+            if let Some(commit) = oldest {
+                self.commits.entry(commit.id.clone()).or_insert(commit);
+            }
+            self.known_missing()
+                .insert(scoped_key(served, reference, &[]), id);
+        }
+        self.known_relations()
+            .insert((served.to_owned(), reference.to_owned()), relation.clone());
+        relation
     }
 
     /// How `served` relates to `reference`, from the cache or git.
@@ -634,9 +656,8 @@ impl Checker {
         if let Some(relation) = self.known_relations().get(&key) {
             return Ok(relation.clone());
         }
-        let relation = relation_by_git(&self.repo, &self.volatile.boundary, served, reference)?;
-        self.known_relations().insert(key, relation.clone());
-        Ok(relation)
+        let found = relation_by_git(&self.repo, &self.volatile.boundary, served, reference)?;
+        Ok(self.learned_relation(served, reference, found))
     }
 
     /// The relations already counted: for good in a full clone; in a shallow one, until the
@@ -703,15 +724,18 @@ fn scope_paths(paths: &[String]) -> Option<Vec<String>> {
 }
 
 /// How `served` relates to `reference`, as git counts it: within `boundary` in a shallow clone.
+/// In a full clone the same walk says which is the oldest commit `served` lacks (the inner
+/// `Option`), with its facts; in a shallow one that is asked separately, when needed.
 fn relation_by_git(
     repo: &Repo,
     boundary: &[String],
     served: &str,
     reference: &str,
-) -> Result<Relation, RepoError> {
+) -> Result<(Relation, Option<Option<Commit>>), RepoError> {
     if boundary.is_empty() {
-        repo.relation(served, reference)
+        let (relation, oldest) = repo.relation_and_oldest_missing(served, reference)?;
+        Ok((relation, Some(oldest)))
     } else {
-        repo.relation_in_shallow(served, reference, boundary)
+        Ok((repo.relation_in_shallow(served, reference, boundary)?, None))
     }
 }

@@ -538,7 +538,7 @@ mod tests {
         fix.time = Some(made);
         fix.subject = Some("Fix double emit".into());
         drift = Drift::since_commit(&fix);
-        behind.drift = drift;
+        behind.drift = drift.map(std::sync::Arc::new);
         let age_now = DriftAge::of(&behind, None, now);
         assert_eq!(
             detail(&behind, "main", age_now).to_string(),

@@ -362,30 +362,73 @@ impl Repo {
     /// How the full commit `served` relates to the full commit `target`: one git process, two
     /// when they diverged (for the merge base).
     pub(crate) fn relation(&self, served: &str, target: &str) -> Result<Relation, RepoError> {
+        Ok(self.relation_and_oldest_missing(served, target)?.0)
+    }
+
+    /// [`Repo::relation`], and the oldest commit (by committer time, with its subject) that
+    /// `target` has and `served` does not ([`Repo::oldest_missing`] without paths), from the
+    /// same walk: one git process listing the commits on each side, two when they diverged.
+    pub(crate) fn relation_and_oldest_missing(
+        &self,
+        served: &str,
+        target: &str,
+    ) -> Result<(Relation, Option<Commit>), RepoError> {
         if served == target {
-            return Ok(Relation::Same);
+            return Ok((Relation::Same, None));
         }
         let range = format!("{served}...{target}");
         let out = self.run(
             &[
-                "rev-list",
+                "-c",
+                "log.showSignature=false",
+                "log",
                 "--left-right",
-                "--count",
+                "--format=%m %H %ct %s",
                 "--end-of-options",
                 &range,
+                "--",
             ],
             None,
         )?;
-        let (ahead, behind) = counts(&out, "git rev-list --count")?;
+        let (mut ahead, mut behind) = (0u64, 0u64);
+        let mut oldest: Option<(i64, &str, &str)> = None;
+        for line in out.lines() {
+            let mut fields = line.splitn(4, ' ');
+            match (fields.next(), fields.next(), fields.next(), fields.next()) {
+                (Some("<"), Some(_), _, _) => ahead += 1,
+                (Some(">"), Some(id), Some(time), subject) => {
+                    behind += 1;
+                    let time = time.parse::<i64>().unwrap_or(i64::MAX);
+                    if oldest.is_none_or(|(t, ..)| time < t) {
+                        oldest = Some((time, id, subject.unwrap_or("")));
+                    }
+                }
+                _ => {
+                    return Err(RepoError {
+                        stderr: Some(format!("unexpected output {line:?}")),
+                        ..RepoError::new(RepoErrorKind::GitFailed, "git log --left-right".into())
+                    });
+                }
+            }
+        }
+        // With its facts, as `commit_facts` would give them.
+        let oldest = oldest.map(|(time, id, subject)| Commit {
+            id: id.to_owned(),
+            time: (time != i64::MAX).then(|| Timestamp::from_unix_seconds(time)),
+            subject: (!subject.is_empty()).then(|| subject.to_owned()),
+        });
         Ok(match (ahead, behind) {
-            (0, 0) => Relation::Same,
-            (0, behind) => Relation::Behind(behind),
-            (ahead, 0) => Relation::Ahead(ahead),
-            (ahead, behind) => Relation::Diverged {
-                merge_base: self.merge_base(served, target)?,
-                ahead,
-                behind,
-            },
+            (0, 0) => (Relation::Same, None),
+            (0, behind) => (Relation::Behind(behind), oldest),
+            (ahead, 0) => (Relation::Ahead(ahead), None),
+            (ahead, behind) => (
+                Relation::Diverged {
+                    merge_base: self.merge_base(served, target)?,
+                    ahead,
+                    behind,
+                },
+                oldest,
+            ),
         })
     }
 

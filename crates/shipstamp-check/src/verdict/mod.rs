@@ -2,6 +2,8 @@
 //! the options, turned into a status and a reason. Pure: git has been asked already (the
 //! [`Standing`] of each served commit), so every way to each status is tested in a table below.
 
+use std::sync::Arc;
+
 use crate::process::ProcessFacts;
 use crate::reason::{Reason, ReasonKind};
 use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
@@ -16,7 +18,7 @@ pub(crate) enum Standing {
     Found {
         commit: Commit,
         answer: Answer,
-        missing: Option<Box<Commit>>,
+        missing: Option<Arc<Drift>>,
     },
     /// The repository does not have it (or not as one commit), and whether it is a shallow
     /// clone (which may have cut it off).
@@ -260,7 +262,7 @@ fn served_report(
         report.ahead = report.ahead.or(scope.ahead_total.map(|_| 0));
     }
     if matches!(report.status, Status::Behind | Status::Diverged) {
-        report.drift = missing.as_deref().and_then(Drift::since_commit);
+        report.drift.clone_from(missing);
     }
     dirty(report, served, commit, allow_dirty)
 }
@@ -434,10 +436,11 @@ fn contains(
 }
 
 /// Drift since the oldest of `commits` whose time is known.
-fn oldest<'a>(commits: impl Iterator<Item = &'a Commit>) -> Option<Drift> {
+fn oldest<'a>(commits: impl Iterator<Item = &'a Commit>) -> Option<Arc<Drift>> {
     commits
         .filter_map(Drift::since_commit)
         .min_by_key(|d| d.since)
+        .map(Arc::new)
 }
 
 /// A process without a stamp, judged by when it started: before the ref's commit was made it
@@ -490,7 +493,8 @@ fn unstamped(
             .iter()
             .find(|c| c.time.is_some_and(|t| t > s))
             .and_then(Drift::since_commit)
-            .or_else(|| Drift::since_commit(reference));
+            .or_else(|| Drift::since_commit(reference))
+            .map(Arc::new);
     }
     report
 }

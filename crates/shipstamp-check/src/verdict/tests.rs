@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use shipstamp::Timestamp;
 
 use super::*;
@@ -39,7 +41,7 @@ fn found_with(answer: Answer) -> Standing {
             subject: Some("Add orders".into()),
         },
         answer,
-        missing: Some(Box::new(oldest_missing())),
+        missing: Drift::since_commit(&oldest_missing()).map(Arc::new),
     }
 }
 
@@ -902,10 +904,10 @@ fn drift_age_every_way() {
         false,
         &[],
     );
-    assert_eq!(r.drift.map(|d| d.commit), Some(fix.id.clone()));
+    assert_eq!(r.drift.map(|d| d.commit.clone()), Some(fix.id.clone()));
     let one = standing(missing.clone(), Containment::Ancestor);
     let r = judge(&served(None, None, None), Some(&one), &contains, false, &[]);
-    assert_eq!(r.drift.map(|d| d.commit), Some(later.id.clone()));
+    assert_eq!(r.drift.map(|d| d.commit.clone()), Some(later.id.clone()));
     let none = standing(Containment::Ancestor, Containment::Ancestor);
     let r = judge(
         &served(None, None, None),
@@ -924,5 +926,5 @@ fn drift_age_every_way() {
         &[],
     );
     assert_eq!(r.status, Status::Lacks);
-    assert_eq!(r.drift.map(|d| d.commit), Some(later.id));
+    assert_eq!(r.drift.map(|d| d.commit.clone()), Some(later.id));
 }

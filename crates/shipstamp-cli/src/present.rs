@@ -197,15 +197,27 @@ impl fmt::Display for Position<'_> {
 }
 
 /// How long, to the minute and the two largest units: `2 d 4 h`, `3 h 5 min`, `12 min`, `40 s`.
-pub(crate) fn age(seconds: u64) -> String {
-    let (d, h, m) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{seconds} s"),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, 0, _) => format!("{d} d"),
-        (d, h, _) => format!("{d} d {h} h"),
+/// Written straight into the output (100,000 lines of `check` may each carry one).
+pub(crate) fn age(seconds: u64) -> Age {
+    Age(seconds)
+}
+
+/// See [`age`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Age(u64);
+
+impl fmt::Display for Age {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0;
+        let (d, h, m) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+        match (d, h, m) {
+            (0, 0, 0) => write!(f, "{seconds} s"),
+            (0, 0, m) => write!(f, "{m} min"),
+            (0, h, 0) => write!(f, "{h} h"),
+            (0, h, m) => write!(f, "{h} h {m} min"),
+            (d, 0, _) => write!(f, "{d} d"),
+            (d, h, _) => write!(f, "{d} d {h} h"),
+        }
     }
 }
 
@@ -519,12 +531,12 @@ mod tests {
 
     #[test]
     fn drift_says_for_how_long_and_since_what() {
-        assert_eq!(age(40), "40 s");
-        assert_eq!(age(12 * 60 + 5), "12 min");
-        assert_eq!(age(3 * 3600), "3 h");
-        assert_eq!(age(3 * 3600 + 5 * 60), "3 h 5 min");
-        assert_eq!(age(2 * 86_400 + 4 * 3600 + 59), "2 d 4 h");
-        assert_eq!(age(86_400 + 59 * 60), "1 d");
+        assert_eq!(age(40).to_string(), "40 s");
+        assert_eq!(age(12 * 60 + 5).to_string(), "12 min");
+        assert_eq!(age(3 * 3600).to_string(), "3 h");
+        assert_eq!(age(3 * 3600 + 5 * 60).to_string(), "3 h 5 min");
+        assert_eq!(age(2 * 86_400 + 4 * 3600 + 59).to_string(), "2 d 4 h");
+        assert_eq!(age(86_400 + 59 * 60).to_string(), "1 d");
         let made: Timestamp = "2026-12-01T06:00:00Z".parse().unwrap();
         let now: Timestamp = "2026-12-03T10:30:00Z".parse().unwrap();
         let mut behind = TargetReport::new("http://a", Status::Behind);

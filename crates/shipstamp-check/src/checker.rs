@@ -79,7 +79,18 @@ pub struct Checker {
     changes: KnownChanges,
     /// What holds only until the repository changes.
     volatile: Volatile,
+    /// Judgements so far.
+    judgements: u64,
+    /// The last judgement that used each commit id (as served, full, the ref's, the oldest
+    /// missing): what none has used for [`FORGET_AFTER_JUDGEMENTS`] is forgotten, so that a
+    /// watcher that runs for weeks, while refs move and builds come and go, stays bounded.
+    last_used: HashMap<String, u64>,
 }
+
+/// How many judgements a commit no judgement used stays cached: a dashboard judges once per
+/// round and cell, so this is minutes to an hour of rounds; forgetting costs a git process if
+/// the commit is served again.
+const FORGET_AFTER_JUDGEMENTS: u64 = 512;
 
 /// Answers that hold only as long as the repository does not change: lookups that found
 /// nothing (a fetch may bring the commit), and, in a shallow clone, its boundary and the
@@ -123,6 +134,8 @@ impl Checker {
             recent: None,
             changes: KnownChanges::default(),
             volatile: Volatile::default(),
+            judgements: 0,
+            last_used: HashMap::new(),
         }
     }
 
@@ -196,6 +209,7 @@ impl Checker {
         expected: impl Into<Expected>,
     ) -> Result<Vec<TargetReport>, RepoError> {
         let expected = expected.into();
+        self.judgements += 1;
         let given = match &expected {
             Expected::RefWithin { paths, .. } => Some(scope_paths(paths)),
             _ => None,
@@ -232,6 +246,16 @@ impl Checker {
         keys.dedup();
         let standings = self.standings(&keys, &expected)?;
         let recent = self.recent_for(observations, &expected, given.as_ref())?;
+        let asked: &[Commit] = match &expected {
+            Expected::Ref(c) | Expected::RefWithin { reference: c, .. } => std::slice::from_ref(c),
+            Expected::Contains(named) => named,
+        };
+        for commit in asked.iter().chain(&recent) {
+            self.used(&commit.id);
+        }
+        if self.judgements % (FORGET_AFTER_JUDGEMENTS / 4) == 0 {
+            self.forget_unused();
+        }
         let allow_dirty = self.options.allow_dirty;
         let judged: Vec<(&Observation, &Option<Within>)> =
             observations.iter().zip(&scopes).collect();
@@ -243,6 +267,38 @@ impl Checker {
                 .and_then(|s| standings.get(&(s.commit.as_str(), scope.as_ref())));
             verdict::judge(o, standing, &expected, allow_dirty, &recent)
         }))
+    }
+
+    /// Notes that this judgement used `id`.
+    fn used(&mut self, id: &str) {
+        match self.last_used.get_mut(id) {
+            Some(last) => *last = self.judgements,
+            None => {
+                self.last_used.insert(id.to_owned(), self.judgements);
+            }
+        }
+    }
+
+    /// Forgets every answer about a commit no judgement used for [`FORGET_AFTER_JUDGEMENTS`].
+    fn forget_unused(&mut self) {
+        let before = self.judgements.saturating_sub(FORGET_AFTER_JUDGEMENTS);
+        self.last_used.retain(|_, last| *last > before);
+        let used = &self.last_used;
+        let used = |id: &str| used.contains_key(id);
+        let pair = |(s, r): &(String, String)| used(s) && used(r);
+        let triple = |(s, r, _): &ScopedKey| used(s) && used(r);
+        self.found.retain(|_, full| used(full));
+        self.commits.retain(|id, _| used(id));
+        self.relations.retain(|k, _| pair(k));
+        self.containments.retain(|k, _| pair(k));
+        self.scoped_relations.retain(|k, _| triple(k));
+        self.missing.retain(|k, _| triple(k));
+        let v = &mut self.volatile;
+        v.not_found.retain(|id, _| used(id));
+        v.shallow_relations.retain(|k, _| pair(k));
+        v.shallow_containments.retain(|k, _| pair(k));
+        v.shallow_scoped_relations.retain(|k, _| triple(k));
+        v.shallow_missing.retain(|k, _| triple(k));
     }
 
     /// The ref's commits made since the earliest start of a process without a stamp that
@@ -416,10 +472,14 @@ impl Checker {
         if let Some(reference) = &reference {
             self.learn_missing(&lacking, reference)?;
         }
+        for &(id, _) in keys {
+            self.used(id);
+        }
         let mut standings = HashMap::with_capacity(keys.len());
         for (key, found) in answers {
             let standing = match found {
                 Some((full, answer)) => {
+                    self.used(&full);
                     let paths = key.1.map_or(&[][..], |w| w.paths.as_slice());
                     let missing = match &reference {
                         Some(reference) if answer.lacks_ref_commits() => self
@@ -427,7 +487,10 @@ impl Checker {
                             .get(&scoped_key(&full, reference, paths))
                             .cloned()
                             .flatten()
-                            .and_then(|id| Drift::since_commit(&self.commit(&id)))
+                            .and_then(|id| {
+                                self.used(&id);
+                                Drift::since_commit(&self.commit(&id))
+                            })
                             .map(Arc::new),
                         _ => None,
                     };
@@ -737,5 +800,91 @@ fn relation_by_git(
         Ok((relation, Some(oldest)))
     } else {
         Ok((repo.relation_in_shallow(served, reference, boundary)?, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::{Served, ServedShape};
+
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn serving(commit: &str) -> Observation {
+        let served = Served::new(ServedShape::Shipstamp, commit).unwrap();
+        Observation::served("http://a/version", None, served)
+    }
+
+    /// A watcher whose ref moves and whose builds come and go forgets what no round asks
+    /// about any more, and answers the same when it is asked again.
+    #[test]
+    fn answers_no_judgement_used_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        let mut commits = Vec::new();
+        for i in 0..3 {
+            git(
+                dir.path(),
+                &["commit", "-q", "--allow-empty", "-m", &format!("c{i}")],
+            );
+            commits.push(git(dir.path(), &["rev-parse", "HEAD"]));
+        }
+        let mut checker = Checker::new(Repo::open(dir.path()).unwrap(), Options::default());
+        let old_ref = checker.resolve_ref(&commits[1]).unwrap();
+        let new_ref = checker.resolve_ref(&commits[2]).unwrap();
+        let first = checker.judge(&[serving(&commits[0])], &old_ref).unwrap();
+        assert_eq!(first[0].status, crate::Status::Behind);
+        assert!(
+            checker
+                .relations
+                .contains_key(&(commits[0].clone(), old_ref.id.clone()))
+        );
+
+        // Looked for every quarter of the window.
+        for _ in 0..FORGET_AFTER_JUDGEMENTS + FORGET_AFTER_JUDGEMENTS / 4 {
+            checker.judge(&[serving(&commits[1])], &new_ref).unwrap();
+        }
+        assert!(
+            !checker
+                .relations
+                .contains_key(&(commits[0].clone(), old_ref.id.clone()))
+        );
+        assert!(!checker.found.contains_key(&commits[0]));
+        assert!(!checker.last_used.contains_key(&commits[0]));
+        // Still used every judgement: kept.
+        assert!(
+            checker
+                .relations
+                .contains_key(&(commits[1].clone(), new_ref.id.clone()))
+        );
+        assert_eq!(checker.relations.len(), 1);
+
+        let again = checker.judge(&[serving(&commits[0])], &old_ref).unwrap();
+        assert_eq!(again[0].status, first[0].status);
+        assert_eq!(
+            again[0].reason.as_ref().map(ToString::to_string),
+            first[0].reason.as_ref().map(ToString::to_string)
+        );
+        assert_eq!(
+            again[0].drift.as_ref().map(|d| d.commit.clone()),
+            Some(commits[1].clone())
+        );
     }
 }

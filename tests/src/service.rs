@@ -105,6 +105,11 @@ impl Service {
 }
 
 impl Service {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM (as `docker stop`, Kubernetes and systemd do) and waits up to `within`
     /// for the process to exit; `None` if it is still running then (it is then killed).
     pub fn terminate(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {

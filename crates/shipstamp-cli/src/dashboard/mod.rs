@@ -83,6 +83,11 @@ pub(crate) struct DashboardArgs {
     /// With --notify: a target counts as entered once its drift has lasted this long.
     #[arg(long, value_name = "DURATION", value_parser = crate::values::parse_duration, default_value = "10m")]
     notify_after: Duration,
+    /// How long an instance that has left the rounds (a rollout replaced it) is remembered:
+    /// its last answer, and since when it was in drift. Memory follows the fleet, not its
+    /// history.
+    #[arg(long, value_name = "DURATION", value_parser = crate::values::parse_duration, default_value = "1h")]
+    forget_after: Duration,
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -151,7 +156,7 @@ pub(crate) fn run(args: &DashboardArgs, out: &mut impl Write) -> Result<u8, CliE
     if let Some(why) = rounds.resolve_all().filter(|_| single) {
         return Err(CliError::undecided(why));
     }
-    let mut history = History::default();
+    let mut history = History::forgetting_after(args.forget_after.as_secs() as i64);
 
     if let Some(path) = args.html.as_ref().filter(|_| args.once) {
         let round = rounds.run(false);

@@ -125,18 +125,37 @@ pub(crate) struct Background {
 /// An instance across rounds: service, environment, URL, name.
 type InstanceKey = (Option<String>, Option<String>, String, Option<String>);
 
-/// How long an instance that no longer appears in the rounds is remembered (its last answer,
-/// when its drift began), in seconds: with DNS or Prometheus as sources every rollout brings new
-/// instance names, and a watcher runs for weeks.
+/// How long an instance that no longer appears in the rounds is remembered by default (its last
+/// answer, when its drift began), in seconds: with DNS or Prometheus as sources every rollout
+/// brings new instance names, and a watcher runs for weeks.
 pub(crate) const FORGET_AFTER_SECONDS: i64 = 3600;
 
 /// What the dashboard remembers between rounds, per instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct History {
     /// By (service, environment, URL, name): one URL is many instances through DNS.
     instances: HashMap<InstanceKey, Instance>,
     /// Rounds so far, this one included.
     round: u64,
+    /// How long an instance gone from the rounds is remembered, in seconds.
+    forget_after: i64,
+}
+
+impl Default for History {
+    fn default() -> History {
+        History::forgetting_after(FORGET_AFTER_SECONDS)
+    }
+}
+
+impl History {
+    /// A history that forgets an instance `seconds` after its last round.
+    pub(crate) fn forgetting_after(seconds: i64) -> History {
+        History {
+            instances: HashMap::new(),
+            round: 0,
+            forget_after: seconds,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -249,7 +268,7 @@ impl Fleet {
             }
         }
         if history.instances.len() > summary.total.targets {
-            let cutoff = now.unix_seconds() - FORGET_AFTER_SECONDS;
+            let cutoff = now.unix_seconds() - history.forget_after;
             history
                 .instances
                 .retain(|_, i| i.listed_at.unix_seconds() >= cutoff);

@@ -48,14 +48,13 @@ fn main() {
         "{rounds} rounds of {INSTANCES} instances, all new every round; the ref moves every \
          {MOVE_REF_EVERY} rounds. Resident memory (VmRSS, MiB) of the dashboard after round:"
     );
-    let marks: Vec<u64> = (1..=SAMPLES as u64).map(|i| rounds * i / SAMPLES as u64).collect();
+    let marks: Vec<u64> = (1..=SAMPLES as u64)
+        .map(|i| rounds * i / SAMPLES as u64)
+        .collect();
     println!(
         "{:<24} {}",
         "",
-        marks
-            .iter()
-            .map(|m| format!("{m:>7}"))
-            .collect::<String>()
+        marks.iter().map(|m| format!("{m:>7}")).collect::<String>()
     );
     for forget_after in ["10s", "1h"] {
         let (rss, seconds) = soak(&cli, rounds, forget_after, &marks);
@@ -87,7 +86,13 @@ fn soak(cli: &Path, rounds: u64, forget_after: &str, marks: &[u64]) -> (Vec<f64>
     let mut cmd = Command::new("unshare");
     cmd.args(["--mount", "sh", "-c", &script])
         .arg(cli)
-        .args(["dashboard", "--listen", "127.0.0.1:0", "--interval", "100ms"])
+        .args([
+            "dashboard",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "100ms",
+        ])
         .args(["--forget-after", forget_after, "--ref", "main", "--repo"])
         .arg(repo.path())
         .arg("--each-address")

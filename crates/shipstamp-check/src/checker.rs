@@ -319,7 +319,7 @@ impl Checker {
         let starts: Vec<i64> = observations
             .iter()
             .filter(|o| matches!(&o.outcome, Err(f) if f.status == crate::Status::Unstamped))
-            .filter_map(|o| o.process.as_ref()?.started_at)
+            .filter_map(Observation::started_at)
             .filter(|started| *started < made)
             .map(|started| started.unix_seconds())
             .collect();

@@ -243,8 +243,9 @@ pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
         Err(e) if e.is_unstamped() || e.is_not_an_executable() => Vec::new(),
         Err(e) => return Err(e),
     };
-    let on_disk =
-        (!running.is_empty() && process.exe.exists()).then(|| read_stamps_from_file(&process.exe));
+    // Its path as the process sees it: in a container, `/app` is under its own root.
+    let path = crate::process::path_seen_by(pid, &process.exe);
+    let on_disk = (!running.is_empty() && path.exists()).then(|| read_stamps_from_file(&path));
     Ok(ProcessInspection {
         pid,
         exe_path: process.exe.clone(),

@@ -71,6 +71,7 @@
 mod checker;
 #[cfg(feature = "http")]
 mod dns;
+mod engine;
 #[cfg(feature = "http")]
 mod fetch;
 mod inspect;
@@ -91,6 +92,10 @@ mod verdict;
 pub use checker::{Checker, check};
 #[cfg(feature = "http")]
 pub use dns::{EachAddress, Resolver};
+pub use engine::{
+    ContainerFacts, ContainerFilter, Containers, Engine, EngineError, EngineErrorKind,
+    REVISION_LABEL,
+};
 #[cfg(feature = "http")]
 pub use fetch::MAX_BODY;
 pub use inspect::{

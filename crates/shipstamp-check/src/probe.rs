@@ -53,8 +53,18 @@ pub(crate) enum At {
 }
 
 /// What `instance` runs, or why that cannot be said.
-pub(crate) fn observe(instance: &Instance<'_>, http: &Http) -> Observation {
+pub(crate) fn observe(
+    instance: &Instance<'_>,
+    http: &Http,
+    options: &crate::Options,
+) -> Observation {
     let target = instance.target;
+    if let Locator::Container(name) = &target.locator {
+        let engine = target.engine.as_ref().or(options.engine.as_ref());
+        let mut observation = crate::engine::observe_container(name, engine, options.timeout);
+        observation.name = instance.name.clone();
+        return observation;
+    }
     let mut observation = Observation::failed(
         target.locator.to_string(),
         instance.name.clone(),
@@ -88,6 +98,7 @@ pub(crate) fn observe(instance: &Instance<'_>, http: &Http) -> Observation {
             fetch(url, target.field.as_deref(), &instance.at, http),
             None,
         ),
+        Locator::Container(_) => unreachable!("containers are observed above"),
     };
     observation.outcome = outcome;
     observation.process = process;
@@ -209,7 +220,7 @@ fn process_failure(pid: u32, e: &dyn std::fmt::Display) -> Failure {
 
 /// A running process: by the stamp of the image it runs (`/proc/PID/exe` reaches it even after
 /// the file on disk is replaced), or, without one, by what Linux tells.
-fn observe_process(pid: u32) -> (Result<Served, Failure>, Option<ProcessFacts>) {
+pub(crate) fn observe_process(pid: u32) -> (Result<Served, Failure>, Option<ProcessFacts>) {
     let facts = match crate::process::facts(pid) {
         Ok(facts) => facts,
         Err(e) => return (Err(process_failure(pid, &e)), None),

@@ -105,12 +105,45 @@ pub(crate) fn exe(pid: u32) -> Result<(PathBuf, bool), ProcessError> {
     })
 }
 
+/// Where `path`, as process `pid` sees it, is reachable from here: itself when the process shares
+/// this process's root directory, else under `/proc/PID/root` (a container, a chroot: its
+/// `/app` is not this host's).
+pub(crate) fn path_seen_by(pid: u32, path: &Path) -> PathBuf {
+    if shares_root(pid) {
+        return path.to_path_buf();
+    }
+    let relative = path.strip_prefix("/").unwrap_or(path);
+    PathBuf::from(format!("/proc/{pid}/root")).join(relative)
+}
+
+/// Whether `pid` has this process's root directory (when that cannot be read, it is assumed).
+#[cfg(not(unix))]
+fn shares_root(_: u32) -> bool {
+    true
+}
+
+/// Whether `pid` has this process's root directory (when that cannot be read, it is assumed).
+#[cfg(unix)]
+fn shares_root(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(format!("/proc/{pid}/root")),
+        std::fs::metadata("/proc/self/root"),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => true,
+    }
+}
+
 /// Everything Linux tells about `pid`, with the source changes since it started when its
 /// working directory is in a git repository.
 pub(crate) fn facts(pid: u32) -> Result<ProcessFacts, ProcessError> {
     let (exe, exe_replaced) = exe(pid)?;
     let started_at = start_time(pid);
-    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+    // A working directory in another root (a container) is not this host's directory.
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
+        .ok()
+        .filter(|_| shares_root(pid));
     let source_changes = match (&cwd, started_at) {
         (Some(cwd), Some(since)) => source_changes(cwd, since),
         _ => None,

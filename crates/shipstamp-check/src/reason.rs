@@ -25,6 +25,11 @@ pub enum ReasonKind {
     Process,
     /// A pidfile that cannot be used: missing, no process id in it, or stale.
     PidFile,
+    /// A container that cannot be read: no engine, no such container, not running.
+    Container,
+    /// A container whose image reference now names another image: recreating it would run
+    /// something else.
+    Recreate,
     /// A process without a stamp, judged by when it started.
     NoStamp,
     /// The served commit is not in the local repository.

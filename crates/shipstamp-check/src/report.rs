@@ -282,8 +282,10 @@ pub struct Observation {
     pub name: Option<String>,
     /// What it runs, or why that cannot be said.
     pub outcome: Result<Served, Failure>,
-    /// What Linux tells about it, when it is a process.
+    /// What Linux tells about it, when it is a process (or a container's main process).
     pub process: Option<ProcessFacts>,
+    /// What its engine tells, when it is a container.
+    pub container: Option<crate::ContainerFacts>,
 }
 
 impl Observation {
@@ -294,7 +296,16 @@ impl Observation {
             name,
             outcome: Ok(served),
             process: None,
+            container: None,
         }
+    }
+
+    /// When the process it runs started: its own, or its container's.
+    pub(crate) fn started_at(&self) -> Option<Timestamp> {
+        self.process
+            .as_ref()
+            .and_then(|p| p.started_at)
+            .or_else(|| self.container.as_ref().and_then(|c| c.started_at))
     }
 
     /// An instance about which nothing can be said but `status` and `reason`.
@@ -309,6 +320,7 @@ impl Observation {
             name,
             outcome: Err(Failure::new(status, reason)),
             process: None,
+            container: None,
         }
     }
 }
@@ -328,6 +340,9 @@ pub struct Options {
     /// How hosts are resolved: the system's resolver unless set.
     #[cfg(feature = "http")]
     pub resolver: Option<crate::Resolver>,
+    /// The container engine `container:` targets are read through (unless a target names its
+    /// own): [`Engine::from_env`](crate::Engine::from_env) unless set.
+    pub engine: Option<crate::Engine>,
 }
 
 impl Default for Options {
@@ -338,6 +353,7 @@ impl Default for Options {
             concurrency: 32,
             #[cfg(feature = "http")]
             resolver: None,
+            engine: None,
         }
     }
 }
@@ -358,6 +374,12 @@ impl Options {
     /// Sets [`Options::concurrency`] (at least 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sets [`Options::engine`].
+    pub fn engine(mut self, engine: crate::Engine) -> Self {
+        self.engine = Some(engine);
         self
     }
 
@@ -416,8 +438,12 @@ pub struct TargetReport {
     pub started_before_ref: bool,
     /// Whether the serving process's executable was replaced on disk (a restart is pending).
     pub exe_replaced: Option<bool>,
-    /// What Linux tells about the process, for a `pid:` or `pidfile:` target.
+    /// What Linux tells about the process, for a `pid:` or `pidfile:` target (and a
+    /// container's main process, when it can be read).
     pub process: Option<ProcessFacts>,
+    /// What the engine tells about the container, for a `container:` target: the image it
+    /// runs, the one its reference names now, whether it needs recreating.
+    pub container: Option<crate::ContainerFacts>,
     /// The paths whose commits counted, and the counts of all commits, when the target was
     /// held against the ref within a scope (its build's, or [`Expected::RefWithin`]'s).
     pub scope: Option<Scope>,
@@ -462,6 +488,7 @@ impl TargetReport {
             started_before_ref: false,
             exe_replaced: None,
             process: None,
+            container: None,
             scope: None,
             includes: Vec::new(),
             lacks: Vec::new(),

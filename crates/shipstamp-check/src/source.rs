@@ -83,7 +83,7 @@ impl<'a> Context<'a> {
             instances,
             self.options.concurrency,
             self.limiter,
-            |instance| probe::observe(instance, self.http),
+            |instance| probe::observe(instance, self.http, self.options),
         )
     }
 }

@@ -34,6 +34,8 @@ pub enum Locator {
     Pid(u32),
     /// The process whose id a pidfile holds, read again every round (`pidfile:PATH`).
     PidFile(PathBuf),
+    /// A container, by name or id, read through its engine's API (`container:NAME`).
+    Container(String),
 }
 
 impl Locator {
@@ -65,6 +67,13 @@ impl FromStr for Locator {
         if let Some(path) = s.strip_prefix("pidfile:") {
             return nonempty(path, TargetErrorKind::EmptyPath).map(Locator::PidFile);
         }
+        if let Some(name) = s.strip_prefix("container:") {
+            return if crate::engine::is_container_name(name) {
+                Ok(Locator::Container(name.to_owned()))
+            } else {
+                Err(TargetError::new(TargetErrorKind::BadContainer, s))
+            };
+        }
         if let Some(pid) = s.strip_prefix("pid:") {
             return match pid.parse::<u32>() {
                 Ok(pid) if pid > 0 => Ok(Locator::Pid(pid)),
@@ -91,6 +100,7 @@ impl fmt::Display for Locator {
             Locator::File(path) => write!(f, "file:{}", path.display()),
             Locator::Pid(pid) => write!(f, "pid:{pid}"),
             Locator::PidFile(path) => write!(f, "pidfile:{}", path.display()),
+            Locator::Container(name) => write!(f, "container:{name}"),
         }
     }
 }
@@ -131,6 +141,10 @@ pub struct Target {
     /// A JSON pointer to the commit, for a document in none of the known shapes
     /// ([`parse_served_at`](crate::parse_served_at)).
     pub field: Option<String>,
+    /// For a container: the engine it runs on, when not the check's ([`Options::engine`]).
+    ///
+    /// [`Options::engine`]: crate::Options::engine
+    pub engine: Option<crate::Engine>,
 }
 
 impl Target {
@@ -140,6 +154,7 @@ impl Target {
             locator,
             name: None,
             field: None,
+            engine: None,
         }
     }
 
@@ -155,6 +170,12 @@ impl Target {
     /// the document's shape.
     pub fn field(mut self, pointer: impl Into<String>) -> Target {
         self.field = Some(pointer.into());
+        self
+    }
+
+    /// Reads a container target through this engine.
+    pub fn engine(mut self, engine: crate::Engine) -> Target {
+        self.engine = Some(engine);
         self
     }
 }
@@ -184,6 +205,8 @@ pub enum TargetErrorKind {
     BadPid,
     /// `file:` or `pidfile:` without a path.
     EmptyPath,
+    /// `container:` followed by something that is not a container's name or id.
+    BadContainer,
     /// None of the forms: a relative path without `./`, a host without a scheme.
     Unrecognized,
 }
@@ -218,10 +241,14 @@ impl fmt::Display for TargetError {
             }
             TargetErrorKind::BadPid => write!(f, "{shown:?}: a process id is a number from 1"),
             TargetErrorKind::EmptyPath => write!(f, "{shown:?} names no path"),
+            TargetErrorKind::BadContainer => write!(
+                f,
+                "{shown:?}: a container's name or id is letters, digits, _, . and -"
+            ),
             TargetErrorKind::Unrecognized => write!(
                 f,
                 "{shown:?} is not a target: an http:// or https:// URL, file:PATH (or a path \
-                 starting with /, ./ or ../), pid:N or pidfile:PATH"
+                 starting with /, ./ or ../), pid:N, pidfile:PATH or container:NAME"
             ),
         }
     }
@@ -259,6 +286,10 @@ mod tests {
                 "pidfile:/run/orders.pid",
                 Locator::PidFile("/run/orders.pid".into()),
             ),
+            (
+                "container:shop-orders-1",
+                Locator::Container("shop-orders-1".into()),
+            ),
         ] {
             assert_eq!(text.parse::<Locator>().unwrap(), locator, "{text}");
             assert_eq!(locator.to_string(), text);
@@ -283,6 +314,9 @@ mod tests {
             ("pid:", TargetErrorKind::BadPid),
             ("file:", TargetErrorKind::EmptyPath),
             ("pidfile:", TargetErrorKind::EmptyPath),
+            ("container:", TargetErrorKind::BadContainer),
+            ("container:../../images", TargetErrorKind::BadContainer),
+            ("container:a/json?x", TargetErrorKind::BadContainer),
             ("ftp://host/v", TargetErrorKind::NotAUrl),
             ("http://", TargetErrorKind::NotAUrl),
             ("http:///path", TargetErrorKind::NotAUrl),

@@ -34,12 +34,16 @@ pub enum ServedShape {
     Process,
     /// A body that is just a commit id (`git describe --always --dirty` style allowed).
     PlainText,
+    /// Not a document: the `org.opencontainers.image.revision` label of the image a container
+    /// runs.
+    ImageLabel,
 }
 
 impl ServedShape {
     /// The shape as written in output: `shipstamp`, `kubernetes`, `dockerflow`,
     /// `spring-actuator`, `prometheus-buildinfo`, `version-revision`, `json-pointer`,
-    /// `plain-text`, `prometheus` (a series' labels), `binary`, `process` (an embedded stamp).
+    /// `plain-text`, `prometheus` (a series' labels), `binary`, `process` (an embedded stamp),
+    /// `image-label` (a container image's revision label).
     pub fn as_str(self) -> &'static str {
         match self {
             ServedShape::Shipstamp => "shipstamp",
@@ -53,6 +57,7 @@ impl ServedShape {
             ServedShape::Binary => "binary",
             ServedShape::Process => "process",
             ServedShape::PlainText => "plain-text",
+            ServedShape::ImageLabel => "image-label",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::process::ProcessFacts;
+use crate::engine::{ContainerFacts, short_image};
 use crate::reason::{Reason, ReasonKind};
 use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
 use crate::report::{Drift, Expected, Failure, Included, Observation, Scope, Status, TargetReport};
@@ -97,7 +97,7 @@ pub(crate) fn judge(
         (Err(failure), _) if failure.status == Status::Unstamped => unstamped(
             url,
             name,
-            observation.process.as_ref(),
+            observation.started_at(),
             failure,
             expected,
             recent,
@@ -114,7 +114,45 @@ pub(crate) fn judge(
         report.started_before_ref = started_before(process.started_at, expected);
         report.process = Some(process.clone());
     }
+    if let Some(container) = &observation.container {
+        report.started_at = report.started_at.or(container.started_at);
+        report.started_before_ref |= started_before(container.started_at, expected);
+        if container.recreate_needed {
+            let hint = recreate_hint(container, report.commit.as_deref(), expected);
+            report.reason = Some(match report.reason.take() {
+                Some(why) => Reason::new(why.kind(), format!("{why}; {hint}")),
+                None => Reason::new(ReasonKind::Recreate, hint),
+            });
+        }
+        report.container = Some(container.clone());
+    }
     report
+}
+
+/// What to do about a container whose image reference names another image now: "runs
+/// 8d1e0a4; the image orders:latest is rebuilt at 3f9c2e1 (the ref's commit): recreate the
+/// container (docker compose up -d orders)".
+fn recreate_hint(container: &ContainerFacts, served: Option<&str>, expected: &Expected) -> String {
+    let short7 = |id: &str| id[..id.len().min(7)].to_owned();
+    let runs = served.map_or_else(
+        || format!("runs image {}; ", short_image(&container.image_running)),
+        |commit| format!("runs {}; ", short7(commit)),
+    );
+    let now = container.image_now.as_deref().map_or("", short_image);
+    let at = match (&container.image_now_revision, expected.reference()) {
+        (Some(revision), Some(reference))
+            if reference.id.starts_with(revision.as_str()) && revision.len() >= 7 =>
+        {
+            format!("is rebuilt at {} (the ref's commit)", short7(revision))
+        }
+        (Some(revision), _) => format!("is rebuilt at {}", short7(revision)),
+        (None, _) => format!("now names another image ({now})"),
+    };
+    format!(
+        "{runs}the image {} {at}: recreate the container ({})",
+        container.image,
+        container.recreate_command()
+    )
 }
 
 fn started_before(started: Option<shipstamp::Timestamp>, expected: &Expected) -> bool {
@@ -448,13 +486,12 @@ fn oldest<'a>(commits: impl Iterator<Item = &'a Commit>) -> Option<Arc<Drift>> {
 fn unstamped(
     url: &str,
     name: Option<&str>,
-    process: Option<&ProcessFacts>,
+    started: Option<shipstamp::Timestamp>,
     failure: &Failure,
     expected: &Expected,
     recent: &[Commit],
 ) -> TargetReport {
     let why = &failure.reason;
-    let started = process.and_then(|p| p.started_at);
     let reference = match expected {
         Expected::Ref(commit)
         | Expected::RefWithin {

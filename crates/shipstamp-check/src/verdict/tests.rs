@@ -5,6 +5,7 @@ use std::sync::Arc;
 use shipstamp::Timestamp;
 
 use super::*;
+use crate::process::ProcessFacts;
 use crate::served::ServedShape;
 
 const SERVED: &str = "8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f";
@@ -927,4 +928,103 @@ fn drift_age_every_way() {
     );
     assert_eq!(r.status, Status::Lacks);
     assert_eq!(r.drift.map(|d| d.commit.clone()), Some(later.id));
+}
+
+fn container(recreate: bool, revision_now: Option<&str>, started: i64) -> ContainerFacts {
+    ContainerFacts {
+        id: "c0ffee".into(),
+        name: "shop-orders-1".into(),
+        image: "orders:latest".into(),
+        image_running: "sha256:aaaaaaaaaaaaaaaa".into(),
+        image_now: Some(
+            if recreate {
+                "sha256:bbbbbbbbbbbbbbbb"
+            } else {
+                "sha256:aaaaaaaaaaaaaaaa"
+            }
+            .into(),
+        ),
+        image_now_revision: revision_now.map(str::to_owned),
+        recreate_needed: recreate,
+        state: "running".into(),
+        exit_code: None,
+        started_at: Some(Timestamp::from_unix_seconds(started)),
+        pid: None,
+        compose_project: Some("shop".into()),
+        compose_service: Some("orders".into()),
+        compose_number: Some("1".into()),
+    }
+}
+
+#[test]
+fn containers_whose_image_moved_on_say_to_recreate() {
+    let by_ref = Expected::Ref(reference());
+    // Behind, and the image its tag names now is built at the ref: the story of the README.
+    let mut o = served(Some(false), None, None);
+    o.container = Some(container(true, Some(REF), 900));
+    let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
+    assert_eq!(r.status, Status::Behind);
+    let why = r.reason.expect("a reason");
+    assert_eq!(why.kind(), ReasonKind::Recreate);
+    assert_eq!(
+        why.message(),
+        "runs 8d1e0a4; the image orders:latest is rebuilt at 3f9c2e1 (the ref's commit): \
+         recreate the container (docker compose up -d orders)"
+    );
+    assert!(r.container.as_ref().is_some_and(|c| c.recreate_needed));
+    assert!(
+        r.started_before_ref,
+        "started at 900, before the ref's commit"
+    );
+
+    // Rebuilt at another commit, or with no label: said as it is.
+    o.container = Some(container(true, Some(BASE), 900));
+    let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
+    assert!(
+        r.reason
+            .unwrap()
+            .message()
+            .contains("is rebuilt at 1111111: recreate")
+    );
+    o.container = Some(container(true, None, 900));
+    let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
+    assert!(
+        r.reason
+            .unwrap()
+            .message()
+            .contains("now names another image (bbbbbbbbbbbb)")
+    );
+
+    // Its image unchanged: nothing to recreate, no reason added.
+    o.container = Some(container(false, Some(SERVED), 900));
+    let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
+    assert_eq!(r.reason, None);
+}
+
+#[test]
+fn unstamped_containers_are_judged_by_when_they_started() {
+    let by_ref = Expected::Ref(reference());
+    let unstamped = |started| {
+        let mut o = Observation::failed(
+            "container:shop-worker-1",
+            None,
+            Status::Unstamped,
+            Reason::new(
+                ReasonKind::NoStamp,
+                "container shop-worker-1 carries no stamp",
+            ),
+        );
+        o.container = Some(container(false, None, started));
+        o
+    };
+    let r = judge(&unstamped(900), None, &by_ref, false, &[]);
+    assert_eq!(r.status, Status::Stale);
+    assert!(
+        r.reason
+            .unwrap()
+            .message()
+            .starts_with("container shop-worker-1 carries no stamp; it started")
+    );
+    let r = judge(&unstamped(REF_TIME + 10), None, &by_ref, false, &[]);
+    assert_eq!(r.status, Status::Unstamped);
 }

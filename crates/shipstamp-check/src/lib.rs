@@ -93,8 +93,8 @@ pub use checker::{Checker, check};
 #[cfg(feature = "http")]
 pub use dns::{EachAddress, Resolver};
 pub use engine::{
-    ContainerFacts, ContainerFilter, Containers, Engine, EngineError, EngineErrorKind,
-    REVISION_LABEL,
+    ContainerFacts, ContainerFilter, ContainerInspection, Containers, Engine, EngineError,
+    EngineErrorKind, REVISION_LABEL, inspect_container,
 };
 #[cfg(feature = "http")]
 pub use fetch::MAX_BODY;

@@ -4,7 +4,7 @@ use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shipstamp_check::{Options, Repo, Resolver};
+use shipstamp_check::{ContainerFilter, Engine, Options, Repo, Resolver};
 
 use crate::error::{CliError, repo_message};
 use crate::fleet::{Defaults, Env, Fleet, Selection, Service};
@@ -66,7 +66,7 @@ pub(crate) struct CheckFlags {
     pub(crate) repo: Option<PathBuf>,
     /// Many services × environments, from a fleet file (TOML, docs/fleet-file.md) instead of
     /// --ref, --repo, URLs and --targets.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address", "prometheus", "paths"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "targets", "reference", "repo", "each_address", "prometheus", "paths", "compose_project"])]
     pub(crate) fleet: Option<PathBuf>,
     /// With --fleet: only this service (repeatable).
     #[arg(long = "service", value_name = "NAME")]
@@ -100,6 +100,20 @@ pub(crate) struct CheckFlags {
     /// /data/revision or /build/sha. A line of a targets file can give its own (field=/…).
     #[arg(long, value_name = "POINTER")]
     pub(crate) field: Option<String>,
+    /// Also every container of this compose project (com.docker.compose.project), listed
+    /// again every round, each named by its compose service and number.
+    #[arg(long = "compose-project", value_name = "NAME")]
+    pub(crate) compose_project: Option<String>,
+    /// The container engine for container:NAME targets and --compose-project: its Docker API
+    /// socket, unix:///path [default: DOCKER_HOST, else /var/run/docker.sock, else
+    /// /run/podman/podman.sock]
+    #[arg(long, value_name = "unix:///PATH", value_parser = parse_engine)]
+    pub(crate) engine: Option<Engine>,
+}
+
+fn parse_engine(s: &str) -> Result<Engine, String> {
+    s.parse()
+        .map_err(|e: shipstamp_check::EngineError| e.to_string())
 }
 
 /// What a run checks, with the options the command line and the fleet file settled on.
@@ -158,6 +172,9 @@ impl CheckFlags {
                     .unwrap_or(DEFAULT_CONCURRENCY)
                     .into(),
             );
+        if let Some(engine) = &self.engine {
+            options = options.engine(engine.clone());
+        }
         if !self.resolve.is_empty() {
             let fixed = self.resolve.clone();
             options = options.resolver(Resolver::new(move |host, port| {
@@ -189,9 +206,10 @@ impl CheckFlags {
             }),
             _ => None,
         };
+        let containers = self.compose_project.clone().map(ContainerFilter::Project);
         let no_targets =
             self.urls.is_empty() && self.each_address.is_empty() && self.targets.is_none();
-        let read = if prometheus.is_some() && no_targets {
+        let read = if (prometheus.is_some() || containers.is_some()) && no_targets {
             crate::targets::Targets::default()
         } else {
             read_targets(
@@ -206,6 +224,8 @@ impl CheckFlags {
             targets: read.targets,
             each_address: read.each_address,
             prometheus,
+            containers,
+            engine: None,
         };
         let options = SourceOptions {
             timeout: self.timeout,

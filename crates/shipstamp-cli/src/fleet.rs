@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use shipstamp_check::{Prometheus, Repo, Source};
+use shipstamp_check::{ContainerFilter, Engine, Prometheus, Repo, Source};
 use toml::Spanned;
 
 use crate::error::{CliError, repo_message};
@@ -209,6 +209,7 @@ impl Fleet {
                 .or(defaults.fetch);
             let service_paths = paths(&file, &format!("{key}.paths"), raw_service.paths.as_ref())?;
             let service_field = raw_service.field.as_ref();
+            let service_engine = raw_service.engine.as_ref();
             if let Some(f) = service_field {
                 check_field(&file, &format!("{key}.field"), f)?;
             }
@@ -321,11 +322,38 @@ impl Fleet {
                     }
                     None => None,
                 };
-                if lines.is_empty() && prometheus.is_none() {
+                let containers = match &raw_env.containers {
+                    Some(c) => Some(match c.get_ref() {
+                        RawContainers {
+                            project: Some(project),
+                            label: None,
+                        } if !project.is_empty() => ContainerFilter::Project(project.clone()),
+                        RawContainers {
+                            project: None,
+                            label: Some(label),
+                        } if !label.is_empty() => ContainerFilter::Label(label.clone()),
+                        _ => {
+                            return Err(file.error(
+                                file.line(&c.span()),
+                                &format!(
+                                    "{env_key}.containers: give project = \"NAME\" or label = \"KEY=VALUE\", one of them"
+                                ),
+                            ));
+                        }
+                    }),
+                    None => None,
+                };
+                let engine = match raw_env.engine.as_ref().or(service_engine) {
+                    Some(e) => Some(e.get_ref().parse::<Engine>().map_err(|why| {
+                        file.error(file.line(&e.span()), &format!("{env_key}.engine: {why}"))
+                    })?),
+                    None => None,
+                };
+                if lines.is_empty() && prometheus.is_none() && containers.is_none() {
                     return Err(file.error(
                         env_at,
                         &format!(
-                            "{env_key}: no targets (give targets, targets_file, dns or prometheus)"
+                            "{env_key}: no targets (give targets, targets_file, dns, prometheus or containers)"
                         ),
                     ));
                 }
@@ -335,6 +363,8 @@ impl Fleet {
                     targets: read.targets,
                     each_address: read.each_address,
                     prometheus,
+                    containers,
+                    engine,
                 };
                 let mut env = Env::new(Some(env_name), reference, &spec, options)
                     .map_err(|why| file.error(env_at.clone(), &format!("{env_key}: {why}")))?;
@@ -447,6 +477,7 @@ struct RawService {
     fetch: Option<Spanned<String>>,
     field: Option<Spanned<String>>,
     paths: Option<Spanned<Vec<String>>>,
+    engine: Option<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<RawEnv>>,
 }
@@ -460,8 +491,17 @@ struct RawEnv {
     targets_file: Option<Spanned<String>>,
     dns: Option<Spanned<Vec<String>>>,
     prometheus: Option<Spanned<RawPrometheus>>,
+    containers: Option<Spanned<RawContainers>>,
+    engine: Option<Spanned<String>>,
     field: Option<Spanned<String>>,
     paths: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContainers {
+    project: Option<String>,
+    label: Option<String>,
 }
 
 #[derive(Deserialize)]

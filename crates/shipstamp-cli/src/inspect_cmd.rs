@@ -5,15 +5,19 @@ use std::path::PathBuf;
 
 use clap::ArgGroup;
 use shipstamp::Stamp;
-use shipstamp_check::{ProcessInspection, inspect_process, read_stamps_from_file};
+use shipstamp_check::{
+    ContainerInspection, Engine, ProcessInspection, inspect_container, inspect_process,
+    read_stamps_from_file,
+};
 
 use crate::error::{CliError, DRIFT, OK, UNDECIDED};
-use crate::output::{FileDoc, ProcessDoc};
+use crate::output::{ContainerInspectDoc, FileDoc, ProcessDoc};
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["path", "pid"])))]
 pub(crate) struct InspectArgs {
-    /// The binary to read.
+    /// The binary to read, or container:NAME (a container's name or id: what it runs beside
+    /// what its image reference names now).
     path: Option<PathBuf>,
     /// Read the executable of this running process (Linux) and compare it with the file now at
     /// its path: a process started before a deploy still runs the old file.
@@ -30,7 +34,14 @@ pub(crate) struct InspectArgs {
     /// DD_GIT_COMMIT_SHA, DD_GIT_REPOSITORY_URL), for an environment file.
     #[arg(long, conflicts_with = "pid")]
     dd_env: bool,
+    /// For container:NAME: the container engine's Docker API socket, unix:///path [default:
+    /// DOCKER_HOST, else /var/run/docker.sock, else /run/podman/podman.sock]
+    #[arg(long, value_name = "unix:///PATH", conflicts_with = "pid")]
+    engine: Option<String>,
 }
+
+/// How long the engine may take to answer each request.
+const ENGINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> Result<u8, CliError> {
     if let Some(pid) = args.pid {
@@ -57,6 +68,12 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> Result<u8, CliErr
         // clap's argument group already demands one of them; never panic if that changes.
         return Err(CliError::usage("inspect needs a PATH or --pid PID"));
     };
+    if let Some(name) = path.to_str().and_then(|p| p.strip_prefix("container:")) {
+        return inspect_container_cmd(args, name, out);
+    }
+    if args.engine.is_some() {
+        return Err(CliError::usage("--engine is for inspect container:NAME"));
+    }
     let stamps = read_stamps_from_file(path)
         .map_err(|e| CliError::undecided(format!("{}: {e}", path.display())))?;
     if args.oci_labels || args.dd_env {
@@ -91,6 +108,115 @@ pub(crate) fn run(args: &InspectArgs, out: &mut impl Write) -> Result<u8, CliErr
         }
     }
     Ok(OK)
+}
+
+fn inspect_container_cmd(
+    args: &InspectArgs,
+    name: &str,
+    out: &mut impl Write,
+) -> Result<u8, CliError> {
+    if args.oci_labels || args.dd_env {
+        return Err(CliError::usage(
+            "--oci-labels and --dd-env read a binary, not a container",
+        ));
+    }
+    let engine = match &args.engine {
+        Some(engine) => engine.parse::<Engine>(),
+        None => Engine::from_env(),
+    }
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    let seen = inspect_container(name, &engine, ENGINE_TIMEOUT)
+        .map_err(|e| CliError::undecided(e.to_string()))?;
+    if args.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&ContainerInspectDoc::new(&seen))?
+        )?;
+    } else {
+        write_container(out, &seen)?;
+    }
+    let known = !seen.running.is_empty() || seen.revision_label.is_some();
+    Ok(if seen.facts.recreate_needed {
+        DRIFT
+    } else if known && seen.facts.state == "running" {
+        OK
+    } else {
+        // Without a stamp or a label, or not running: what it runs cannot be said.
+        UNDECIDED
+    })
+}
+
+fn write_container(out: &mut impl Write, seen: &ContainerInspection) -> io::Result<()> {
+    let c = &seen.facts;
+    let compose = match (&c.compose_project, &c.compose_service) {
+        (Some(project), Some(_)) => format!(" ({} of compose project {project})", c.display_name()),
+        _ => String::new(),
+    };
+    let since = c
+        .started_at
+        .map(|t| format!(" since {t}"))
+        .unwrap_or_default();
+    let exit = c
+        .exit_code
+        .map(|code| format!(" with exit code {code}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "container {}{compose}: {}{exit}{since}",
+        c.name, c.state
+    )?;
+    match (seen.running.first(), &seen.revision_label) {
+        (Some(stamp), _) => writeln!(
+            out,
+            "  runs:     {} (the stamp of its main process)",
+            one_line(stamp)
+        )?,
+        (None, Some(label)) => writeln!(
+            out,
+            "  runs:     commit {label} (its image's {} label)",
+            shipstamp_check::REVISION_LABEL
+        )?,
+        (None, None) => writeln!(
+            out,
+            "  runs:     unknown: no stamp and no {} label",
+            shipstamp_check::REVISION_LABEL
+        )?,
+    }
+    if let Some(why) = seen.process_error.as_ref().filter(|_| c.state == "running") {
+        writeln!(out, "  process:  cannot be read ({why})")?;
+    }
+    writeln!(
+        out,
+        "  image:    {} {} (what it runs)",
+        c.image,
+        image_id(&c.image_running)
+    )?;
+    match (&c.image_now, c.recreate_needed) {
+        (None, _) => writeln!(out, "  now:      no image is named {} any more", c.image)?,
+        (Some(_), false) => writeln!(out, "  now:      {} is still that image", c.image)?,
+        (Some(now), true) => {
+            let revision = c
+                .image_now_revision
+                .as_deref()
+                .map(|r| format!(", commit {}", &r[..r.len().min(7)]))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  now:      {} is {}{revision}: recreate needed ({})",
+                c.image,
+                image_id(now),
+                c.recreate_command()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `sha256:` and the first 12 digits of an image id.
+fn image_id(id: &str) -> String {
+    let digits = id.strip_prefix("sha256:").unwrap_or(id);
+    format!("sha256:{}", &digits[..digits.len().min(12)])
 }
 
 /// The stamp of the binary's own package (named like the file), else the first: a binary that

@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 use shipstamp::{Stamp, Timestamp};
-use shipstamp_check::{Commit, ProcessFacts, ProcessInspection, Status, TargetReport};
+use shipstamp_check::{
+    Commit, ContainerFacts, ProcessFacts, ProcessInspection, Status, TargetReport,
+};
 
 use crate::present::{DriftAge, display_url, rank, reason_of, short};
 use crate::rounds::{Broken, Cell};
@@ -220,6 +222,8 @@ pub(crate) struct TargetDoc {
     pub(crate) exe_replaced: Option<bool>,
     /// For a `pid:` or `pidfile:` target: what Linux tells about the process.
     pub(crate) process: Option<ProcessDocFacts>,
+    /// For a `container:` target: what its engine tells, and whether it needs recreating.
+    pub(crate) container: Option<ContainerDoc>,
     /// With `--contains`: the commits asked about that the build contains, and the commit
     /// that carries each when it is not the commit itself (`as`); `[]` otherwise.
     pub(crate) includes: Vec<IncludedDoc>,
@@ -259,6 +263,46 @@ pub(crate) struct IncludedDoc {
     /// `null` when it is the commit itself, or one of its descendants.
     #[serde(rename = "as")]
     pub(crate) carrier: Option<String>,
+}
+
+/// A container as its engine describes it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ContainerDoc {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// The image reference it was created from.
+    pub(crate) image: String,
+    /// The id of the image it runs.
+    pub(crate) image_running: String,
+    /// The id `image` names now (`null`: no image goes by that name any more).
+    pub(crate) image_now: Option<String>,
+    /// The revision label of that image.
+    pub(crate) image_now_revision: Option<String>,
+    pub(crate) recreate_needed: bool,
+    pub(crate) state: String,
+    pub(crate) exit_code: Option<i64>,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) compose_project: Option<String>,
+    pub(crate) compose_service: Option<String>,
+}
+
+impl ContainerDoc {
+    pub(crate) fn new(c: &ContainerFacts) -> ContainerDoc {
+        ContainerDoc {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image: c.image.clone(),
+            image_running: c.image_running.clone(),
+            image_now: c.image_now.clone(),
+            image_now_revision: c.image_now_revision.clone(),
+            recreate_needed: c.recreate_needed,
+            state: c.state.clone(),
+            exit_code: c.exit_code,
+            started_at: c.started_at,
+            compose_project: c.compose_project.clone(),
+            compose_service: c.compose_service.clone(),
+        }
+    }
 }
 
 /// A process as Linux describes it.
@@ -325,6 +369,7 @@ impl TargetDoc {
             started_before_ref: r.started_before_ref,
             exe_replaced: r.exe_replaced,
             process: r.process.as_ref().map(ProcessDocFacts::new),
+            container: r.container.as_ref().map(ContainerDoc::new),
             includes: r
                 .includes
                 .iter()
@@ -392,6 +437,40 @@ impl<'a> ProcessDoc<'a> {
             replaced_libraries: facts.replaced_libraries,
             source_changes: facts.source_changes,
             restart_needed: p.restart_needed(),
+        }
+    }
+}
+
+/// `inspect container:NAME --json`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ContainerInspectDoc<'a> {
+    pub(crate) container: ContainerDoc,
+    /// What its commit was read from: `stamp` (its main process's), `label` (its image's
+    /// `org.opencontainers.image.revision`), or `null`.
+    pub(crate) evidence: Option<&'static str>,
+    /// The stamps of its main process's executable; empty without one.
+    pub(crate) running: &'a [Stamp],
+    pub(crate) revision_label: Option<&'a str>,
+    /// Why its main process could not be read.
+    pub(crate) process_error: Option<&'a str>,
+    pub(crate) recreate_needed: bool,
+}
+
+impl<'a> ContainerInspectDoc<'a> {
+    pub(crate) fn new(seen: &'a shipstamp_check::ContainerInspection) -> Self {
+        ContainerInspectDoc {
+            container: ContainerDoc::new(&seen.facts),
+            evidence: if !seen.running.is_empty() {
+                Some("stamp")
+            } else if seen.revision_label.is_some() {
+                Some("label")
+            } else {
+                None
+            },
+            running: &seen.running,
+            revision_label: seen.revision_label.as_deref(),
+            process_error: seen.process_error.as_deref(),
+            recreate_needed: seen.facts.recreate_needed,
         }
     }
 }
@@ -476,6 +555,7 @@ pub(crate) mod golden {
             started_before_ref: false,
             exe_replaced: Some(false),
             process: None,
+            container: None,
             includes: Vec::new(),
             lacks: Vec::new(),
             scope: Some(ScopeDoc {
@@ -516,6 +596,7 @@ pub(crate) mod golden {
             started_before_ref: true,
             exe_replaced: Some(false),
             process: None,
+            container: None,
             includes: vec![IncludedDoc {
                 commit: "64b8e19aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into(),
                 carrier: Some("7a7a7a7aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5".into()),
@@ -564,12 +645,61 @@ pub(crate) mod golden {
                     first: vec!["worker.py".into(), "rules/discounts.py".into(), "settings.toml".into()],
                 }),
             }),
+            container: None,
             includes: Vec::new(),
             lacks: Vec::new(),
             scope: None,
             drift_since: Some(time("2026-11-22T11:30:00Z")),
             drift_seconds: Some(97_200),
             drift_commit: Some("4c4c4c4a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
+            drift_seen: false,
+        }
+    }
+
+    /// A container behind the ref whose image is already rebuilt at it.
+    pub(crate) fn container_target() -> TargetDoc {
+        TargetDoc {
+            url: "container:shop-orders-1".into(),
+            name: Some("orders-1".into()),
+            service: None,
+            environment: None,
+            status: "behind",
+            reason: Some("runs 8d1e0a4; the image orders:latest is rebuilt at 50ff558 (the ref's commit): recreate the container (docker compose up -d orders)".into()),
+            commit: Some("8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f".into()),
+            commit_subject: Some("Add the orders service".into()),
+            commit_time: Some(time("2026-11-23T12:00:00Z")),
+            shape: Some("process"),
+            package: Some("orders-api".into()),
+            version: Some("1.4.2".into()),
+            dirty: Some(false),
+            behind: Some(3),
+            ahead: None,
+            merge_base: None,
+            built_at: Some(time("2026-11-23T12:01:00Z")),
+            started_at: Some(time("2026-11-23T12:05:00Z")),
+            started_before_ref: true,
+            exe_replaced: Some(false),
+            process: None,
+            container: Some(ContainerDoc {
+                id: "e08116ac3765a733afeb07df3fa858aa9dd6d882845e769d9afcf226973fc60b".into(),
+                name: "shop-orders-1".into(),
+                image: "orders:latest".into(),
+                image_running: "sha256:0e52421e0d6719ce6d67cb4f9ede028f25dfba6a5b2258981955624a942c7f0c".into(),
+                image_now: Some("sha256:7c1f3a9e2b4d6f8a0c2e4a6b8d0f2a4c6e8a0b2d4f6a8c0e2a4b6d8f0a2c4e6a".into()),
+                image_now_revision: Some("50ff55809891d2b0c3e4f5a6b7c8d9e0f1a2b3c4".into()),
+                recreate_needed: true,
+                state: "running".into(),
+                exit_code: None,
+                started_at: Some(time("2026-11-23T12:05:00Z")),
+                compose_project: Some("shop".into()),
+                compose_service: Some("orders".into()),
+            }),
+            includes: Vec::new(),
+            lacks: Vec::new(),
+            scope: None,
+            drift_since: Some(time("2026-11-23T12:30:00Z")),
+            drift_seconds: Some(8_607),
+            drift_commit: Some("6b1f0c2a4c1b1f0a9dbfd5f0e2b3c4d5e6f70812".into()),
             drift_seen: false,
         }
     }
@@ -655,7 +785,7 @@ pub(crate) mod golden {
             reference: Some(reference()),
             contains: None,
             cells: vec![cell()],
-            targets: vec![target(), process_target()],
+            targets: vec![target(), process_target(), container_target()],
             wait: Some(WaitDoc {
                 polls: 3,
                 seconds: 4.5,
@@ -754,6 +884,17 @@ pub(crate) mod golden {
                 replaced_libraries: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
                 source_changes: None,
                 restart_needed: true,
+            },
+        );
+        assert_golden(
+            "inspect-container.json",
+            &ContainerInspectDoc {
+                container: container_target().container.expect("a container"),
+                evidence: Some("stamp"),
+                running: &stamps,
+                revision_label: Some("8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"),
+                process_error: None,
+                recreate_needed: true,
             },
         );
     }

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use shipstamp_check::{
-    EachAddress, Prometheus, Source, SourceError, SourceErrorKind, Target, Targets,
+    ContainerFilter, Containers, EachAddress, Engine, Locator, Prometheus, Source, SourceError,
+    SourceErrorKind, Target, Targets,
 };
 
 /// What an environment says about where its instances are.
@@ -18,6 +19,12 @@ pub(crate) struct SourceSpec {
     pub(crate) each_address: Vec<Target>,
     /// A Prometheus server and a selector of build-info series.
     pub(crate) prometheus: Option<PrometheusSpec>,
+    /// Every container of a compose project, or with a label (`--compose-project`, a fleet
+    /// file's `containers`), listed again every round.
+    pub(crate) containers: Option<ContainerFilter>,
+    /// The container engine of `container:` targets and `containers` (`engine`); the
+    /// command line's `--engine`, else this host's, when not given.
+    pub(crate) engine: Option<Engine>,
 }
 
 /// `--prometheus URL --selector S`, or a fleet file's `prometheus = { url, selector }`.
@@ -51,7 +58,22 @@ impl SourceSpec {
     pub(crate) fn sources(&self, options: SourceOptions) -> Result<Vec<Box<dyn Source>>, String> {
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         if !self.targets.is_empty() {
-            sources.push(Box::new(Targets(self.targets.clone())));
+            let targets = self
+                .targets
+                .iter()
+                .map(|t| match (&t.locator, &self.engine) {
+                    (Locator::Container(_), Some(engine)) => t.clone().engine(engine.clone()),
+                    _ => t.clone(),
+                })
+                .collect();
+            sources.push(Box::new(Targets(targets)));
+        }
+        if let Some(filter) = &self.containers {
+            let mut containers = Containers::new(filter.clone());
+            if let Some(engine) = &self.engine {
+                containers = containers.engine(engine.clone());
+            }
+            sources.push(Box::new(containers));
         }
         if !self.each_address.is_empty() {
             sources.push(Box::new(EachAddress(self.each_address.clone())));

@@ -679,3 +679,57 @@ impl Source for Containers {
         Ok(context.observe_targets(&targets))
     }
 }
+
+/// What a container runs, beside what its image reference names now: what `shipstamp inspect
+/// container:NAME` shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ContainerInspection {
+    /// What the engine tells, with the image its reference names now.
+    pub facts: ContainerFacts,
+    /// The stamps of its main process's executable: empty when it has none, or when it cannot
+    /// be read (see `process_error`).
+    pub running: Vec<shipstamp::Stamp>,
+    /// Why its main process could not be read: not running, not permitted, not Linux.
+    pub process_error: Option<String>,
+    /// The `org.opencontainers.image.revision` label of the image it runs.
+    pub revision_label: Option<String>,
+}
+
+/// Reads what container `name` runs through `engine` (its main process's stamps, its image's
+/// label) and the image its reference names now.
+///
+/// ```no_run
+/// let engine = shipstamp_check::Engine::from_env()?;
+/// let seen = shipstamp_check::inspect_container("shop-orders-1", &engine, std::time::Duration::from_secs(5))?;
+/// if seen.facts.recreate_needed {
+///     println!("{}", seen.facts.recreate_command());
+/// }
+/// # Ok::<(), shipstamp_check::EngineError>(())
+/// ```
+pub fn inspect_container(
+    name: &str,
+    engine: &Engine,
+    timeout: Duration,
+) -> Result<ContainerInspection, EngineError> {
+    if !is_container_name(name) {
+        return Err(engine.error(EngineErrorKind::NoSuchContainer(
+            name.chars().filter(|c| !c.is_control()).take(80).collect(),
+        )));
+    }
+    let (facts, revision_label) = container_facts(engine, name, timeout)?;
+    let (running, process_error) = match facts.pid {
+        Some(pid) => match crate::read_stamps_from_file(format!("/proc/{pid}/exe")) {
+            Ok(stamps) => (stamps, None),
+            Err(e) if e.is_unstamped() || e.is_not_an_executable() => (Vec::new(), None),
+            Err(e) => (Vec::new(), Some(format!("process {pid}: {e}"))),
+        },
+        None => (Vec::new(), Some(format!("it is {}", facts.state))),
+    };
+    Ok(ContainerInspection {
+        facts,
+        running,
+        process_error,
+        revision_label,
+    })
+}

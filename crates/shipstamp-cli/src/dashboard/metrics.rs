@@ -128,8 +128,16 @@ impl Metrics {
             (
                 "shipstamp_target_restart_pending",
                 Kind::Gauge,
-                "1 when the target's executable was replaced on disk since it started.",
-                |t| t.exe_replaced.map(u64::from),
+                "1 when the target's executable was replaced on disk since it started, or its container's image reference names a newer image (recreate needed).",
+                |t| {
+                    let recreate = t.container.as_ref().map(|c| c.recreate_needed);
+                    match (t.exe_replaced, recreate) {
+                        (None, None) => None,
+                        (replaced, recreate) => {
+                            Some(u64::from(replaced == Some(true) || recreate == Some(true)))
+                        }
+                    }
+                },
             ),
         ];
         for (name, kind, help, value) in per_target {

@@ -664,7 +664,7 @@ pub(crate) mod golden {
             service: None,
             environment: None,
             status: "behind",
-            reason: Some("runs 8d1e0a4; the image orders:latest is rebuilt at 50ff558 (the ref's commit): recreate the container (docker compose up -d orders)".into()),
+            reason: Some("runs 8d1e0a4 (the stamp of its main process); the image orders:latest is rebuilt at 50ff558 (the ref's commit): recreate the container (docker compose up -d orders)".into()),
             commit: Some("8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f".into()),
             commit_subject: Some("Add the orders service".into()),
             commit_time: Some(time("2026-11-23T12:00:00Z")),

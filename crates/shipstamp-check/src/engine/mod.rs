@@ -366,7 +366,7 @@ impl ContainerFacts {
     pub fn recreate_command(&self) -> String {
         match &self.compose_service {
             Some(service) => format!("docker compose up -d {service}"),
-            None => format!("recreate {} from {}", self.name, self.image),
+            None => format!("remove {} and run it again from {}", self.name, self.image),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::engine::{ContainerFacts, short_image};
 use crate::reason::{Reason, ReasonKind};
 use crate::repo::{Commit, Containment, Cut, Lookup, MAX_SEARCHED, Relation};
 use crate::report::{Drift, Expected, Failure, Included, Observation, Scope, Status, TargetReport};
-use crate::served::Served;
+use crate::served::{Served, ServedShape};
 
 /// Where a served commit stands, as the local repository tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,11 +117,11 @@ pub(crate) fn judge(
     if let Some(container) = &observation.container {
         report.started_at = report.started_at.or(container.started_at);
         report.started_before_ref |= started_before(container.started_at, expected);
-        if container.recreate_needed {
-            let hint = recreate_hint(container, report.commit.as_deref(), expected);
+        if let Some(said) = container_reason(container, &report, expected) {
             report.reason = Some(match report.reason.take() {
-                Some(why) => Reason::new(why.kind(), format!("{why}; {hint}")),
-                None => Reason::new(ReasonKind::Recreate, hint),
+                Some(why) => Reason::new(why.kind(), format!("{why}; {said}")),
+                None if container.recreate_needed => Reason::new(ReasonKind::Recreate, said),
+                None => Reason::new(ReasonKind::Container, said),
             });
         }
         report.container = Some(container.clone());
@@ -129,15 +129,30 @@ pub(crate) fn judge(
     report
 }
 
-/// What to do about a container whose image reference names another image now: "runs
-/// 8d1e0a4; the image orders:latest is rebuilt at 3f9c2e1 (the ref's commit): recreate the
+/// Where a container's commit came from, for a verdict other than `match`, and what to do
+/// when its image reference names another image now: "runs 8d1e0a4 (the stamp of its main
+/// process); the image orders:latest is rebuilt at 3f9c2e1 (the ref's commit): recreate the
 /// container (docker compose up -d orders)".
-fn recreate_hint(container: &ContainerFacts, served: Option<&str>, expected: &Expected) -> String {
+fn container_reason(
+    container: &ContainerFacts,
+    report: &TargetReport,
+    expected: &Expected,
+) -> Option<String> {
     let short7 = |id: &str| id[..id.len().min(7)].to_owned();
-    let runs = served.map_or_else(
-        || format!("runs image {}; ", short_image(&container.image_running)),
-        |commit| format!("runs {}; ", short7(commit)),
-    );
+    let from = match report.shape {
+        Some(ServedShape::Process) => " (the stamp of its main process)",
+        Some(ServedShape::ImageLabel) => " (its image's org.opencontainers.image.revision label)",
+        _ => "",
+    };
+    let runs = report
+        .commit
+        .as_deref()
+        .map(|commit| format!("runs {}{from}", short7(commit)));
+    if !container.recreate_needed {
+        return runs.filter(|_| !matches!(report.status, Status::Match | Status::Includes));
+    }
+    let runs =
+        runs.unwrap_or_else(|| format!("runs image {}", short_image(&container.image_running)));
     let now = container.image_now.as_deref().map_or("", short_image);
     let at = match (&container.image_now_revision, expected.reference()) {
         (Some(revision), Some(reference))
@@ -148,11 +163,11 @@ fn recreate_hint(container: &ContainerFacts, served: Option<&str>, expected: &Ex
         (Some(revision), _) => format!("is rebuilt at {}", short7(revision)),
         (None, _) => format!("now names another image ({now})"),
     };
-    format!(
-        "{runs}the image {} {at}: recreate the container ({})",
+    Some(format!(
+        "{runs}; the image {} {at}: recreate the container ({})",
         container.image,
         container.recreate_command()
-    )
+    ))
 }
 
 fn started_before(started: Option<shipstamp::Timestamp>, expected: &Expected) -> bool {

@@ -961,6 +961,9 @@ fn containers_whose_image_moved_on_say_to_recreate() {
     let by_ref = Expected::Ref(reference());
     // Behind, and the image its tag names now is built at the ref: the story of the README.
     let mut o = served(Some(false), None, None);
+    if let Ok(served) = &mut o.outcome {
+        served.shape = ServedShape::Process;
+    }
     o.container = Some(container(true, Some(REF), 900));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
     assert_eq!(r.status, Status::Behind);
@@ -968,8 +971,8 @@ fn containers_whose_image_moved_on_say_to_recreate() {
     assert_eq!(why.kind(), ReasonKind::Recreate);
     assert_eq!(
         why.message(),
-        "runs 8d1e0a4; the image orders:latest is rebuilt at 3f9c2e1 (the ref's commit): \
-         recreate the container (docker compose up -d orders)"
+        "runs 8d1e0a4 (the stamp of its main process); the image orders:latest is rebuilt at \
+         3f9c2e1 (the ref's commit): recreate the container (docker compose up -d orders)"
     );
     assert!(r.container.as_ref().is_some_and(|c| c.recreate_needed));
     assert!(
@@ -995,9 +998,17 @@ fn containers_whose_image_moved_on_say_to_recreate() {
             .contains("now names another image (bbbbbbbbbbbb)")
     );
 
-    // Its image unchanged: nothing to recreate, no reason added.
+    // Its image unchanged: nothing to recreate; where its commit came from is said.
     o.container = Some(container(false, Some(SERVED), 900));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
+    let why = r.reason.expect("a reason");
+    assert_eq!(why.kind(), ReasonKind::Container);
+    assert_eq!(
+        why.message(),
+        "runs 8d1e0a4 (the stamp of its main process)"
+    );
+    // At the ref, unchanged: nothing to say.
+    let r = judge(&o, Some(&found(Relation::Same)), &by_ref, false, &[]);
     assert_eq!(r.reason, None);
 }
 

@@ -410,6 +410,12 @@ impl fmt::Display for Detail<'_> {
             }
             // The commit is a column of its own, whatever explains the status.
             (_, Some(c)) => match (position(r, ref_name), &r.reason) {
+                // A container's reason says where its commit came from and what to recreate.
+                (Some(position), Some(why))
+                    if matches!(why.kind(), ReasonKind::Container | ReasonKind::Recreate) =>
+                {
+                    write!(f, "{c}  {position}; {}", reason_text(why))?;
+                }
                 (Some(position), _) => write!(f, "{c}  {position}")?,
                 (None, Some(_)) => {
                     write!(f, "{c}  {}", reason_of(r, ref_name).unwrap_or_default())?;

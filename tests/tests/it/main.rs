@@ -12,6 +12,7 @@ mod documents;
 mod drift;
 mod embedded;
 mod endpoints;
+mod engine;
 mod examples;
 mod fallbacks;
 mod fleet;

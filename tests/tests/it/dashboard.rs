@@ -287,6 +287,29 @@ fn live_dashboard_in_chromium_follows_the_fleet() {
             }),
         "{ages:?}"
     );
+    // A page left open: rounds in which nothing changed answer 304 and move only the
+    // document's time; the ages move with it.
+    let web3_age = "[...document.querySelectorAll('#targets tbody tr')]\
+        .find(r => r.dataset.target === 'web-3')?.querySelector('.age')";
+    let before = page.eval(&format!("{web3_age}?.textContent ?? ''"));
+    let before = before.as_str().unwrap_or("").to_owned();
+    let settled = page.wait_for(
+        &format!(
+            "JSON.stringify([window.shipstampNotModified || 0, {web3_age}?.textContent ?? '', \
+             Math.floor((Date.parse(window.shipstampGeneratedAt) - Number({web3_age}?.dataset.driftSince)) / 1000)])"
+        ),
+        PATIENCE,
+        |v| {
+            let (polls, shown, seconds): (u32, String, i64) =
+                serde_json::from_str(v.as_str().unwrap_or("[0,\"\",0]")).unwrap_or_default();
+            polls >= 2 && (!before.ends_with(" s") || shown != before) && seconds >= 0
+        },
+    );
+    let (_, shown, seconds): (u32, String, i64) =
+        serde_json::from_str(settled.as_str().unwrap()).unwrap();
+    if seconds < 60 {
+        assert_eq!(shown, format!("· {seconds} s"), "as of the latest round");
+    }
     assert_eq!(
         cards.first(),
         Some(&("diverged".into(), vec!["web-4".into()])),

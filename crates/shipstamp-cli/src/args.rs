@@ -22,7 +22,8 @@ pub(crate) const DEFAULT_CONCURRENCY: u16 = 32;
 pub(crate) struct CheckFlags {
     /// Targets to check, besides those in --targets: version endpoints (http:// or https://
     /// URLs), binaries (file:PATH, or a path starting with / or ./), running processes (pid:N,
-    /// or pidfile:PATH, read again on every poll).
+    /// or pidfile:PATH, read again on every poll), containers (container:NAME, through the
+    /// engine's API).
     #[arg(value_name = "TARGET")]
     pub(crate) urls: Vec<String>,
     /// Resolve this URL's host every round and check each of its addresses (A and AAAA) as its

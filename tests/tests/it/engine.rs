@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use shipstamp_tests::{Fixture, Podman, TempRepo};
+use shipstamp_tests::{Fixture, Podman, Service, TempRepo, request};
 
 use crate::util::{cli, code, json, stdout, text};
 
@@ -299,6 +299,32 @@ fn labels_start_times_and_stopped_containers() {
             .starts_with(&format!("no such container: {}", podman.name("missing"))),
         "{missing}"
     );
+
+    // Its image's name removed (the image it runs stays, as engines keep it while a container
+    // uses it): still judged by what it runs, with nothing to recreate from.
+    podman.podman(&["untag", &labelled_image]);
+    let out = Command::new(cli())
+        .args([
+            "check",
+            "--ref",
+            "main",
+            "--json",
+            "--repo",
+            repo.path().to_str().unwrap(),
+            &targets[0],
+        ])
+        .env("DOCKER_HOST", podman.engine())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let t = &json(&out)["targets"][0];
+    assert_eq!(
+        (t["status"].as_str(), t["shape"].as_str()),
+        (Some("behind"), Some("image-label")),
+        "{t}"
+    );
+    assert_eq!(t["container"]["image_now"], serde_json::Value::Null);
+    assert_eq!(t["container"]["recreate_needed"], false);
 }
 
 /// One service refreshed, the other still running stale output: the compose project is
@@ -397,8 +423,10 @@ fn a_compose_project_with_one_service_refreshed() {
     std::fs::write(
         &fleet,
         format!(
-            "[service.shop]\nrepo = {repo_path:?}\nref = \"main\"\n\n[service.shop.env.local]\n\
-             containers = {{ project = {project:?} }}\nengine = {:?}\n",
+            "[service.shop]\nrepo = {repo_path:?}\nref = \"main\"\nengine = {:?}\n\n\
+             [service.shop.env.local]\ncontainers = {{ project = {project:?} }}\n\n\
+             [service.shop.env.labelled]\n\
+             containers = {{ label = \"com.docker.compose.project={project}\" }}\n",
             podman.engine()
         ),
     )
@@ -409,6 +437,35 @@ fn a_compose_project_with_one_service_refreshed() {
         .unwrap();
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(stdout(&out).contains("dashboard-1"), "{}", text(&out));
+    let out = Command::new(cli())
+        .args(["check", "--fleet", fleet.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let cells: Vec<(String, String)> = json(&out)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["environment"].as_str().unwrap().to_owned(),
+                c["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                "local".to_owned(),
+                "1/2 match, 1 behind 1, 2 builds".to_owned()
+            ),
+            (
+                "labelled".to_owned(),
+                "1/2 match, 1 behind 1, 2 builds".to_owned()
+            ),
+        ],
+        "by project and by label alike"
+    );
     let page = repo.path().join("page.html");
     let out = Command::new(cli())
         .args([
@@ -427,6 +484,39 @@ fn a_compose_project_with_one_service_refreshed() {
         html.contains("docker compose up -d dashboard"),
         "the page says what to do"
     );
+
+    // A watcher: the container to recreate is a pending restart on /metrics.
+    let mut cmd = Command::new(cli());
+    cmd.args([
+        "dashboard",
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "1s",
+        "--fleet",
+    ])
+    .arg(&fleet);
+    let watcher = Service::spawn(cmd);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        let r = request(watcher.addr, "GET", "/metrics").unwrap();
+        if r.status == 200 && r.text().contains("shipstamp_target_restart_pending{") {
+            break r.text();
+        }
+        assert!(Instant::now() < deadline, "no round: {}", r.text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let pending: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("shipstamp_target_restart_pending{"))
+        .collect();
+    assert!(
+        pending
+            .iter()
+            .any(|l| l.contains("target=\"dashboard-1\"") && l.ends_with("} 1")),
+        "{pending:?}"
+    );
+    drop(watcher);
 
     // A project with no containers says so, on that environment.
     let out = shipstamp(

@@ -343,9 +343,14 @@ impl Fleet {
                     }),
                     None => None,
                 };
-                let engine = match raw_env.engine.as_ref().or(service_engine) {
-                    Some(e) => Some(e.get_ref().parse::<Engine>().map_err(|why| {
-                        file.error(file.line(&e.span()), &format!("{env_key}.engine: {why}"))
+                let engine = match (raw_env.engine.as_ref(), service_engine) {
+                    (Some(e), _) => Some((e, format!("{env_key}.engine"))),
+                    (None, Some(e)) => Some((e, format!("{key}.engine"))),
+                    (None, None) => None,
+                };
+                let engine = match engine {
+                    Some((e, at)) => Some(e.get_ref().parse::<Engine>().map_err(|why| {
+                        file.error(file.line(&e.span()), &format!("{at}: {why}"))
                     })?),
                     None => None,
                 };

@@ -626,6 +626,34 @@ fn engines_missing_forbidden_old_broken_or_silent() {
         .unwrap();
     assert_eq!(code(&out), 64, "{}", text(&out));
 
+    // Bad arguments are usage errors.
+    for args in [
+        &["check", "--ref", "HEAD", "container:a/json"][..],
+        &[
+            "check",
+            "--ref",
+            "HEAD",
+            "container:x",
+            "--engine",
+            "tcp://10.0.0.1:2375",
+        ],
+        &[
+            "check",
+            "--fleet",
+            "fleet.toml",
+            "--compose-project",
+            "shop",
+        ],
+        &["inspect", "container:x", "--oci-labels"],
+    ] {
+        let out = Command::new(cli())
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 64, "{args:?}: {}", text(&out));
+    }
+
     let cases: [(&str, &'static [u8], &str); 4] = [
         (
             "old",

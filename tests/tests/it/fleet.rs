@@ -350,6 +350,26 @@ fn every_mistake_in_a_fleet_file_names_the_file_line_and_key() {
             "fleet.toml:5: service.orders.env.production.targets[0]: \"orders-1/version\" is not a target: an http:// or https:// URL",
         ),
         (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ncontainers = { project = \"shop\", label = \"team=a\" }\n".into(),
+            64,
+            "fleet.toml:5: service.orders.env.production.containers: give project = \"NAME\" or label = \"KEY=VALUE\", one of them",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ncontainers = { image = \"orders\" }\n".into(),
+            64,
+            "unknown field `image`, expected `project` or `label`",
+        ),
+        (
+            format!("[service.orders]\nrepo = \"orders\"\nref = \"main\"\nengine = \"tcp://10.0.0.1:2375\"\n{ok_env}"),
+            64,
+            "fleet.toml:4: service.orders.engine: a container engine is reached through its Unix socket (unix:///path), not tcp://",
+        ),
+        (
+            "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets = [\"container:../images\"]\n".into(),
+            64,
+            "fleet.toml:5: service.orders.env.production.targets[0]: \"container:../images\": a container's name or id is letters, digits, _, . and -",
+        ),
+        (
             "[service.orders]\nrepo = \"orders\"\nref = \"main\"\n[service.orders.env.production]\ntargets_file = \"missing.txt\"\n".into(),
             64,
             "fleet.toml:5: service.orders.env.production.targets_file: reading targets from",

@@ -284,8 +284,9 @@ pub struct Observation {
     pub outcome: Result<Served, Failure>,
     /// What Linux tells about it, when it is a process (or a container's main process).
     pub process: Option<ProcessFacts>,
-    /// What its engine tells, when it is a container.
-    pub container: Option<crate::ContainerFacts>,
+    /// What its engine tells, when it is a container (shared with its report, and kept out of
+    /// line: most observations are not containers).
+    pub container: Option<Arc<crate::ContainerFacts>>,
 }
 
 impl Observation {
@@ -443,7 +444,7 @@ pub struct TargetReport {
     pub process: Option<ProcessFacts>,
     /// What the engine tells about the container, for a `container:` target: the image it
     /// runs, the one its reference names now, whether it needs recreating.
-    pub container: Option<crate::ContainerFacts>,
+    pub container: Option<Arc<crate::ContainerFacts>>,
     /// The paths whose commits counted, and the counts of all commits, when the target was
     /// held against the ref within a scope (its build's, or [`Expected::RefWithin`]'s).
     pub scope: Option<Scope>,

@@ -223,7 +223,8 @@ pub(crate) struct TargetDoc {
     /// For a `pid:` or `pidfile:` target: what Linux tells about the process.
     pub(crate) process: Option<ProcessDocFacts>,
     /// For a `container:` target: what its engine tells, and whether it needs recreating.
-    pub(crate) container: Option<ContainerDoc>,
+    /// Boxed: most targets are not containers, and a fleet has 100,000 targets.
+    pub(crate) container: Option<Box<ContainerDoc>>,
     /// With `--contains`: the commits asked about that the build contains, and the commit
     /// that carries each when it is not the commit itself (`as`); `[]` otherwise.
     pub(crate) includes: Vec<IncludedDoc>,
@@ -369,7 +370,10 @@ impl TargetDoc {
             started_before_ref: r.started_before_ref,
             exe_replaced: r.exe_replaced,
             process: r.process.as_ref().map(ProcessDocFacts::new),
-            container: r.container.as_ref().map(ContainerDoc::new),
+            container: r
+                .container
+                .as_deref()
+                .map(|c| Box::new(ContainerDoc::new(c))),
             includes: r
                 .includes
                 .iter()
@@ -680,7 +684,7 @@ pub(crate) mod golden {
             started_before_ref: true,
             exe_replaced: Some(false),
             process: None,
-            container: Some(ContainerDoc {
+            container: Some(Box::new(ContainerDoc {
                 id: "e08116ac3765a733afeb07df3fa858aa9dd6d882845e769d9afcf226973fc60b".into(),
                 name: "shop-orders-1".into(),
                 image: "orders:latest".into(),
@@ -693,7 +697,7 @@ pub(crate) mod golden {
                 started_at: Some(time("2026-11-23T12:05:00Z")),
                 compose_project: Some("shop".into()),
                 compose_service: Some("orders".into()),
-            }),
+            })),
             includes: Vec::new(),
             lacks: Vec::new(),
             scope: None,
@@ -889,7 +893,7 @@ pub(crate) mod golden {
         assert_golden(
             "inspect-container.json",
             &ContainerInspectDoc {
-                container: container_target().container.expect("a container"),
+                container: *container_target().container.expect("a container"),
                 evidence: Some("stamp"),
                 running: &stamps,
                 revision_label: Some("8d1e0a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"),

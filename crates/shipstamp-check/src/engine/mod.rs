@@ -503,7 +503,7 @@ pub(crate) fn observe_container(
     };
     let mut observation = failed(Status::Unreachable, String::new());
     observation.outcome = judge_evidence(&facts, label, &mut observation);
-    observation.container = Some(facts);
+    observation.container = Some(std::sync::Arc::new(facts));
     observation
 }
 

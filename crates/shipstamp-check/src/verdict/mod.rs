@@ -124,7 +124,7 @@ pub(crate) fn judge(
                 None => Reason::new(ReasonKind::Container, said),
             });
         }
-        report.container = Some(container.clone());
+        report.container = Some(Arc::clone(container));
     }
     report
 }

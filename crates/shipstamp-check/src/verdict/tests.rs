@@ -964,7 +964,7 @@ fn containers_whose_image_moved_on_say_to_recreate() {
     if let Ok(served) = &mut o.outcome {
         served.shape = ServedShape::Process;
     }
-    o.container = Some(container(true, Some(REF), 900));
+    o.container = Some(Arc::new(container(true, Some(REF), 900)));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
     assert_eq!(r.status, Status::Behind);
     let why = r.reason.expect("a reason");
@@ -981,7 +981,7 @@ fn containers_whose_image_moved_on_say_to_recreate() {
     );
 
     // Rebuilt at another commit, or with no label: said as it is.
-    o.container = Some(container(true, Some(BASE), 900));
+    o.container = Some(Arc::new(container(true, Some(BASE), 900)));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
     assert!(
         r.reason
@@ -989,7 +989,7 @@ fn containers_whose_image_moved_on_say_to_recreate() {
             .message()
             .contains("is rebuilt at 1111111: recreate")
     );
-    o.container = Some(container(true, None, 900));
+    o.container = Some(Arc::new(container(true, None, 900)));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
     assert!(
         r.reason
@@ -999,7 +999,7 @@ fn containers_whose_image_moved_on_say_to_recreate() {
     );
 
     // Its image unchanged: nothing to recreate; where its commit came from is said.
-    o.container = Some(container(false, Some(SERVED), 900));
+    o.container = Some(Arc::new(container(false, Some(SERVED), 900)));
     let r = judge(&o, Some(&found(Relation::Behind(3))), &by_ref, false, &[]);
     let why = r.reason.expect("a reason");
     assert_eq!(why.kind(), ReasonKind::Container);
@@ -1025,7 +1025,7 @@ fn unstamped_containers_are_judged_by_when_they_started() {
                 "container shop-worker-1 carries no stamp",
             ),
         );
-        o.container = Some(container(false, None, started));
+        o.container = Some(Arc::new(container(false, None, started)));
         o
     };
     let r = judge(&unstamped(900), None, &by_ref, false, &[]);

@@ -79,20 +79,27 @@ impl Engine {
             kind,
             socket: self.socket.clone(),
             defaulted: self.defaulted,
+            source: None,
         }
     }
 
     /// `GET path`, its status and JSON body; a body that is not JSON is the engine's error.
     fn get(&self, path: &str, timeout: Duration) -> Result<(u16, Value), EngineError> {
         let answer = client::get(&self.socket, path, timeout).map_err(|e| match e {
-            client::ClientError::Connect(e) => match e.kind() {
-                std::io::ErrorKind::NotFound => self.error(EngineErrorKind::NoEngine),
-                std::io::ErrorKind::ConnectionRefused => self.error(EngineErrorKind::NoEngine),
-                std::io::ErrorKind::PermissionDenied => self.error(EngineErrorKind::NotPermitted),
-                _ => self.error(EngineErrorKind::Failed(format!("connecting: {e}"))),
-            },
+            client::ClientError::Connect(e) => {
+                let kind = match e.kind() {
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                        EngineErrorKind::NoEngine
+                    }
+                    std::io::ErrorKind::PermissionDenied => EngineErrorKind::NotPermitted,
+                    _ => EngineErrorKind::Failed(format!("cannot be connected to: {e}")),
+                };
+                self.error(kind).caused_by(e)
+            }
             client::ClientError::TimedOut => self.error(EngineErrorKind::TimedOut(timeout)),
-            client::ClientError::Io(e) => self.error(EngineErrorKind::Failed(e.to_string())),
+            client::ClientError::Io(e) => self
+                .error(EngineErrorKind::Failed(format!("broke off the exchange: {e}")))
+                .caused_by(e),
             client::ClientError::Malformed(why) => self.error(EngineErrorKind::BadAnswer(why)),
         })?;
         let value: Value = serde_json::from_slice(&answer.body).map_err(|e| {
@@ -195,6 +202,7 @@ impl std::str::FromStr for Engine {
             kind: EngineErrorKind::NotUnix(scheme.chars().take(20).collect()),
             socket: PathBuf::new(),
             defaulted: false,
+            source: None,
         })
     }
 }
@@ -251,14 +259,20 @@ pub enum EngineErrorKind {
 }
 
 /// Why a container engine could not be asked, or what it refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EngineError {
     kind: EngineErrorKind,
     socket: PathBuf,
     defaulted: bool,
+    source: Option<std::sync::Arc<std::io::Error>>,
 }
 
 impl EngineError {
+    fn caused_by(mut self, e: std::io::Error) -> EngineError {
+        self.source = Some(std::sync::Arc::new(e));
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> &EngineErrorKind {
         &self.kind
@@ -315,7 +329,11 @@ impl fmt::Display for EngineError {
     }
 }
 
-impl std::error::Error for EngineError {}
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
 
 /// A container, as its engine describes it, and the image its reference names now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -98,7 +98,9 @@ impl Engine {
             }
             client::ClientError::TimedOut => self.error(EngineErrorKind::TimedOut(timeout)),
             client::ClientError::Io(e) => self
-                .error(EngineErrorKind::Failed(format!("broke off the exchange: {e}")))
+                .error(EngineErrorKind::Failed(format!(
+                    "broke off the exchange: {e}"
+                )))
                 .caused_by(e),
             client::ClientError::Malformed(why) => self.error(EngineErrorKind::BadAnswer(why)),
         })?;

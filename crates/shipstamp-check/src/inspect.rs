@@ -237,12 +237,7 @@ pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
             std::io::Error::other(why),
         ),
     })?;
-    let image = PathBuf::from(format!("/proc/{pid}/exe"));
-    let running = match read_stamps_from_file(&image) {
-        Ok(stamps) => stamps,
-        Err(e) if e.is_unstamped() || e.is_not_an_executable() => Vec::new(),
-        Err(e) => return Err(e),
-    };
+    let running = running_stamps(pid)?;
     // Its path as the process sees it: in a container, `/app` is under its own root.
     let path = crate::process::path_seen_by(pid, &process.exe);
     let on_disk = (!running.is_empty() && path.exists()).then(|| read_stamps_from_file(&path));
@@ -254,6 +249,16 @@ pub fn inspect_process(pid: u32) -> Result<ProcessInspection, InspectError> {
         on_disk,
         process,
     })
+}
+
+/// The stamps of the executable process `pid` runs (through `/proc/PID/exe`, which still
+/// reaches the old file after a replacement); empty when it has none.
+pub(crate) fn running_stamps(pid: u32) -> Result<Vec<Stamp>, InspectError> {
+    match read_stamps_from_file(format!("/proc/{pid}/exe")) {
+        Ok(stamps) => Ok(stamps),
+        Err(e) if e.is_unstamped() || e.is_not_an_executable() => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ fn write_container(out: &mut impl Write, seen: &ContainerInspection) -> io::Resu
             let revision = c
                 .image_now_revision
                 .as_deref()
-                .map(|r| format!(", commit {}", &r[..r.len().min(7)]))
+                .map(|r| format!(", commit {}", crate::present::short(r)))
                 .unwrap_or_default();
             writeln!(
                 out,

@@ -6,12 +6,15 @@ mod client;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 use shipstamp::Timestamp;
 
 use crate::probe::observe_process;
+use crate::process::ProcessFacts;
 use crate::reason::{Reason, ReasonKind};
 use crate::report::{Failure, Observation, Status};
 use crate::served::{Served, ServedShape};
@@ -37,11 +40,28 @@ const MIN_API: (u32, u32) = (1, 24);
 /// assert!("tcp://10.0.0.1:2375".parse::<Engine>().is_err());
 /// # Ok::<(), shipstamp_check::EngineError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Engine {
     socket: PathBuf,
     /// Chosen by default (no `DOCKER_HOST`, nothing given): errors then say how to choose.
     defaulted: bool,
+    /// Whether its API version was found new enough: asked once, not for every container of
+    /// every round (shared by the clones a source hands its targets).
+    version_checked: Arc<AtomicBool>,
+}
+
+impl PartialEq for Engine {
+    fn eq(&self, other: &Engine) -> bool {
+        (&self.socket, self.defaulted) == (&other.socket, other.defaulted)
+    }
+}
+
+impl Eq for Engine {}
+
+impl std::hash::Hash for Engine {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.socket, self.defaulted).hash(state);
+    }
 }
 
 impl Engine {
@@ -50,6 +70,7 @@ impl Engine {
         Engine {
             socket: path.into(),
             defaulted: false,
+            version_checked: Arc::default(),
         }
     }
 
@@ -66,6 +87,7 @@ impl Engine {
         Ok(Engine {
             socket: PathBuf::from(socket),
             defaulted: true,
+            version_checked: Arc::default(),
         })
     }
 
@@ -113,8 +135,11 @@ impl Engine {
         Ok((answer.status, value))
     }
 
-    /// Makes sure the engine speaks an API version new enough.
+    /// Makes sure the engine speaks an API version new enough (asked until it answers so).
     fn check_version(&self, timeout: Duration) -> Result<(), EngineError> {
+        if self.version_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let (status, version) = self.get("/version", timeout)?;
         let api = version["ApiVersion"].as_str().unwrap_or("");
         if status != 200 || api.is_empty() {
@@ -126,7 +151,10 @@ impl Engine {
             .split_once('.')
             .and_then(|(major, minor)| Some((major.parse().ok()?, minor.parse().ok()?)));
         match parsed {
-            Some(v) if v >= MIN_API => Ok(()),
+            Some(v) if v >= MIN_API => {
+                self.version_checked.store(true, Ordering::Relaxed);
+                Ok(())
+            }
             _ => Err(self.error(EngineErrorKind::TooOld(api.chars().take(20).collect()))),
         }
     }
@@ -266,12 +294,12 @@ pub struct EngineError {
     kind: EngineErrorKind,
     socket: PathBuf,
     defaulted: bool,
-    source: Option<std::sync::Arc<std::io::Error>>,
+    source: Option<Arc<std::io::Error>>,
 }
 
 impl EngineError {
     fn caused_by(mut self, e: std::io::Error) -> EngineError {
-        self.source = Some(std::sync::Arc::new(e));
+        self.source = Some(Arc::new(e));
         self
     }
 
@@ -446,18 +474,15 @@ fn container_facts(
         .and_then(|p| u32::try_from(p).ok())
         .filter(|p| *p > 0);
     // The image it runs, for its label: the container's own labels hold the image's (an
-    // engine copies them in at creation), so a deleted image still has its say.
-    let running = engine.image(&image_running, timeout)?;
-    let revision = label(labels, REVISION_LABEL).or_else(|| {
-        running
-            .as_ref()
-            .and_then(|i| label(image_labels(i), REVISION_LABEL))
-    });
-    let now = if image == image_running {
-        running
-    } else {
-        engine.image(&image, timeout)?
+    // engine copies them in at creation), so a deleted image still has its say, and the image
+    // is asked only when they do not.
+    let revision = match label(labels, REVISION_LABEL) {
+        Some(revision) => Some(revision),
+        None => engine
+            .image(&image_running, timeout)?
+            .and_then(|i| label(image_labels(&i), REVISION_LABEL)),
     };
+    let now = engine.image(&image, timeout)?;
     let image_now = now.as_ref().and_then(|i| text(&i["Id"]));
     let recreate_needed = image_now
         .as_deref()
@@ -521,39 +546,52 @@ pub(crate) fn observe_container(
             return failed(status, e.to_string());
         }
     };
-    let mut observation = failed(Status::Unreachable, String::new());
-    observation.outcome = judge_evidence(&facts, label, &mut observation);
-    observation.container = Some(std::sync::Arc::new(facts));
-    observation
+    let (outcome, process) = judge_evidence(&facts, label);
+    Observation {
+        url: shown,
+        name: None,
+        outcome,
+        process,
+        container: Some(Arc::new(facts)),
+    }
 }
 
-/// The best evidence of what a container runs, best first.
+/// The best evidence of what a container runs, best first, with what Linux tells about its
+/// main process when that can be read.
 fn judge_evidence(
     facts: &ContainerFacts,
     label: Option<String>,
-    observation: &mut Observation,
-) -> Result<Served, Failure> {
+) -> (Result<Served, Failure>, Option<ProcessFacts>) {
     let name = &facts.name;
     if facts.state != "running" {
         let exit = facts
             .exit_code
             .map(|code| format!(" with exit code {code}"))
             .unwrap_or_default();
-        return Err(container_failure(
-            Status::Unreachable,
-            format!("container {name} is {}{exit}", facts.state),
-        ));
+        let why = format!("container {name} is {}{exit}", facts.state);
+        return (Err(container_failure(Status::Unreachable, why)), None);
     }
-    let mut unreadable = None;
+    let (mut unreadable, mut process) = (None, None);
     if let Some(pid) = facts.pid {
-        let (outcome, process) = observe_process(pid);
-        observation.process = process;
+        let (outcome, facts) = observe_process(pid);
+        process = facts;
         match outcome {
-            Ok(served) => return Ok(served),
+            Ok(served) => return (Ok(served), process),
             Err(f) if f.status == Status::Unstamped => {}
             Err(f) => unreadable = Some(f.reason.to_string()),
         }
     }
+    (labelled_or_unstamped(facts, label, unreadable), process)
+}
+
+/// A running container whose main process has no stamp to read: by its image's label, or
+/// unstamped.
+fn labelled_or_unstamped(
+    facts: &ContainerFacts,
+    label: Option<String>,
+    unreadable: Option<String>,
+) -> Result<Served, Failure> {
+    let name = &facts.name;
     if let Some(revision) = label {
         let mut served = Served::new(ServedShape::ImageLabel, &revision).map_err(|e| {
             container_failure(
@@ -739,9 +777,8 @@ pub fn inspect_container(
     }
     let (facts, revision_label) = container_facts(engine, name, timeout)?;
     let (running, process_error) = match facts.pid {
-        Some(pid) => match crate::read_stamps_from_file(format!("/proc/{pid}/exe")) {
+        Some(pid) => match crate::inspect::running_stamps(pid) {
             Ok(stamps) => (stamps, None),
-            Err(e) if e.is_unstamped() || e.is_not_an_executable() => (Vec::new(), None),
             Err(e) => (Vec::new(), Some(format!("process {pid}: {e}"))),
         },
         None => (Vec::new(), Some(format!("it is {}", facts.state))),

@@ -138,7 +138,6 @@ fn container_reason(
     report: &TargetReport,
     expected: &Expected,
 ) -> Option<String> {
-    let short7 = |id: &str| id[..id.len().min(7)].to_owned();
     let from = match report.shape {
         Some(ServedShape::Process) => " (the stamp of its main process)",
         Some(ServedShape::ImageLabel) => " (its image's org.opencontainers.image.revision label)",

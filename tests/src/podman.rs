@@ -161,38 +161,26 @@ impl Podman {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let filter = format!("name=^{}", self.prefix);
-        let out = Command::new("podman")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output();
-        if let Ok(out) = out {
-            let ids = String::from_utf8_lossy(&out.stdout);
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = Command::new("podman")
-                    .args(["rm", "-f", "-t", "0"])
-                    .args(&ids)
-                    .output();
-            }
-        }
-        let out = Command::new("podman")
-            .args([
-                "images",
-                "-q",
-                "--filter",
-                &format!("reference=*{}*", self.prefix),
-            ])
-            .output();
-        if let Ok(out) = out {
-            let ids = String::from_utf8_lossy(&out.stdout);
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = Command::new("podman")
-                    .args(["rmi", "-f"])
-                    .args(&ids)
-                    .output();
-            }
-        }
+        let containers = format!("name=^{}", self.prefix);
+        remove_listed(
+            &["ps", "-aq", "--filter", &containers],
+            &["rm", "-f", "-t", "0"],
+        );
+        let images = format!("reference=*{}*", self.prefix);
+        remove_listed(&["images", "-q", "--filter", &images], &["rmi", "-f"]);
+    }
+}
+
+/// `podman REMOVE ids…` for the ids `podman LIST` prints, if any; failures are ignored (a
+/// test that already failed must not panic again while unwinding).
+fn remove_listed(list: &[&str], remove: &[&str]) {
+    let Ok(out) = Command::new("podman").args(list).output() else {
+        return;
+    };
+    let ids = String::from_utf8_lossy(&out.stdout);
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        let _ = Command::new("podman").args(remove).args(&ids).output();
     }
 }
 

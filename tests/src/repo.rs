@@ -52,6 +52,24 @@ impl TempRepo {
         repo
     }
 
+    /// `git clone -q --no-checkout SOURCE TO` (a repository of objects and refs, no work tree,
+    /// as a watcher keeps one); not removed on drop (`TO`'s directory is the caller's).
+    pub fn clone_without_checkout(source: &Path, to: impl Into<PathBuf>) -> TempRepo {
+        let to = to.into();
+        let out = git(to.parent().expect("a parent directory"))
+            .args(["clone", "-q", "--no-checkout"])
+            .arg(source)
+            .arg(&to)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TempRepo::at(to)
+    }
+
     /// A repository that already exists at `path` (a clone, a worktree); not removed on drop.
     pub fn at(path: impl Into<PathBuf>) -> TempRepo {
         TempRepo {

@@ -66,19 +66,7 @@ fn drift_alerts_reach_a_receiver_through_alertmanager_and_resolve() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // A clone of this workspace's history: the example service is stamped with its HEAD.
     let dir = tempfile::tempdir().unwrap();
-    let clone = dir.path().join("repo");
-    let out = shipstamp_tests::git(dir.path())
-        .args(["clone", "-q", "--no-checkout"])
-        .arg(&root)
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let repo = TempRepo::at(&clone);
+    let repo = TempRepo::clone_without_checkout(&root, dir.path().join("repo"));
     let shipped = repo.git(&["rev-parse", "HEAD"]);
     repo.git(&["update-ref", "refs/heads/main", &shipped]);
 
@@ -99,7 +87,7 @@ fn drift_alerts_reach_a_receiver_through_alertmanager_and_resolve() {
     .unwrap();
     let mut cmd = Command::new(cli());
     cmd.args(["dashboard", "--ref", "main", "--repo"])
-        .arg(&clone)
+        .arg(repo.path())
         .arg("--targets")
         .arg(&targets)
         // The example may have been built from a work tree with changes: judged by its commit.
@@ -170,7 +158,7 @@ fn drift_alerts_reach_a_receiver_through_alertmanager_and_resolve() {
     // The fix is merged; the worker keeps running, the service is not redeployed.
     std::thread::sleep(Duration::from_millis(1100));
     let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
-    let fix = shipstamp_tests::git(&clone)
+    let fix = shipstamp_tests::git(repo.path())
         .args([
             "commit-tree",
             &tree,

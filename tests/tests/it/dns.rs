@@ -11,7 +11,7 @@ use serde_json::Value;
 use shipstamp_check::{Checker, EachAddress, Locator, Options, Repo, Resolver, Status, Target};
 use shipstamp_tests::{Reply, StubServer, TempRepo};
 
-use crate::util::{cli, code, text};
+use crate::util::{cli, code, names_and_statuses, text};
 
 fn doc(commit: &str) -> Reply {
     Reply::shipstamp("svc", commit)
@@ -246,17 +246,7 @@ fn localhost_is_every_address_the_system_gives_it() {
         .unwrap();
     let doc: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    let got: Vec<(String, String)> = doc["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_owned(),
-                t["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let got = names_and_statuses(&doc);
     let want: Vec<(String, String)> = expected
         .iter()
         .map(|a| {

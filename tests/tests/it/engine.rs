@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use shipstamp_tests::{Fixture, Podman, Service, TempRepo, request};
 
-use crate::util::{cli, code, json, stdout, text};
+use crate::util::{cli, code, json, names_and_statuses, stdout, text};
 
 /// `shipstamp ARGS --engine ENGINE`.
 fn shipstamp(podman: &Podman, args: &[&str]) -> Output {
@@ -384,17 +384,7 @@ fn a_compose_project_with_one_service_refreshed() {
     );
     assert_eq!(code(&out), 1, "{}", text(&out));
     let doc = json(&out);
-    let mut seen: Vec<(String, String)> = doc["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_owned(),
-                t["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let mut seen = names_and_statuses(&doc);
     seen.sort();
     assert_eq!(
         seen,

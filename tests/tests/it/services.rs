@@ -40,18 +40,7 @@ fn the_units_command_line_starts_a_dashboard() {
     let server = StubServer::start(vec![("/version", Reply::shipstamp("orders", &head))]);
     // As the README sets the state directory up: the fleet file beside the clone.
     let state = tempfile::tempdir().unwrap();
-    let clone = state.path().join("orders");
-    let out = shipstamp_tests::git(state.path())
-        .args(["clone", "-q", "--no-checkout"])
-        .arg(repo.path())
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    TempRepo::clone_without_checkout(repo.path(), state.path().join("orders"));
     std::fs::write(
         state.path().join("fleet.toml"),
         format!(

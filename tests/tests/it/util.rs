@@ -43,3 +43,18 @@ pub(crate) fn check_in(repo: &shipstamp_tests::TempRepo, args: &[&str]) -> Outpu
 pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
 }
+
+/// `[(name, status)]` of a check document's targets, in order.
+pub(crate) fn names_and_statuses(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().expect("a name").to_owned(),
+                t["status"].as_str().expect("a status").to_owned(),
+            )
+        })
+        .collect()
+}

@@ -53,6 +53,7 @@ fn compose_labels<'a>(project: &'a str, service: &'a str) -> [(&'a str, &'a str)
 /// The story this feature exists for: the fix is merged, the image is rebuilt and re-tagged,
 /// and the container still runs the old one.
 #[test]
+#[ignore = "needs podman and runc, as root (.ci/run installs them and runs it)"]
 fn a_rebuilt_image_whose_container_was_not_recreated() {
     let podman = Podman::start("story");
     let repo = TempRepo::new();
@@ -178,6 +179,7 @@ fn a_rebuilt_image_whose_container_was_not_recreated() {
 /// A label is evidence when the main process has no stamp; neither, and the start time
 /// judges; a container that is not running is not judged at all.
 #[test]
+#[ignore = "needs podman and runc, as root (.ci/run installs them and runs it)"]
 fn labels_start_times_and_stopped_containers() {
     let podman = Podman::start("labels");
     let repo = TempRepo::new();
@@ -330,6 +332,7 @@ fn labels_start_times_and_stopped_containers() {
 /// One service refreshed, the other still running stale output: the compose project is
 /// listed every round, each container named by its service.
 #[test]
+#[ignore = "needs podman and runc, as root (.ci/run installs them and runs it)"]
 fn a_compose_project_with_one_service_refreshed() {
     let podman = Podman::start("compose");
     let repo = TempRepo::new();
@@ -673,7 +676,11 @@ fn engines_missing_forbidden_old_broken_or_silent() {
             "{what}: no hang"
         );
     }
+}
 
+#[test]
+#[ignore = "needs root, to ask a root-only socket as another user (.ci/run runs it)"]
+fn an_engine_socket_this_user_may_not_use() {
     // A socket only root may use, asked by another user.
     let dir = tempfile::tempdir().unwrap();
     let (socket, _server) = fake_engine(
